@@ -1,0 +1,37 @@
+"""The ``backprop`` command: a thin layer of click commands over the library.
+
+Command modules import the library (and so SymPy) inside their functions, so
+``backprop --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import click
+
+from backprop_cli import __version__
+from backprop_cli.cli.check import check
+from backprop_cli.cli.explain import explain
+from backprop_cli.cli.solve import solve
+from backprop_cli.cli.validate import validate
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="backprop")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Check hand-worked backpropagation exercises and show the chain-rule trace.
+
+    \b
+    backprop check exercise.yaml      grade the answers written in the file
+    backprop explain exercise.yaml    the whole forward and backward trace
+    backprop solve exercise.yaml      the answer key
+    backprop validate exercise.yaml   check an exercise file without grading
+    """
+    ctx.obj = {"debug": debug}
+
+
+for command in (check, explain, solve, validate):
+    main.add_command(command)

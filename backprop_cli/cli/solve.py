@@ -1,0 +1,37 @@
+"""``backprop solve``: the answer key, in the answers-file format."""
+
+from __future__ import annotations
+
+import click
+
+from backprop_cli.cli.common import friendly_errors
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@click.option("--all", "every", is_flag=True,
+              help="Every step's value and the loss's gradient for every given, not just the asked keys.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@friendly_errors
+def solve(file: str, every: bool, fmt: str) -> None:
+    """Print the correct answers of FILE's asked keys, exactly.
+
+    The YAML output is an answers file: `backprop check FILE --answers key.yaml`
+    reads it back.
+    """
+    from backprop_cli.exercise import load_exercise
+    from backprop_cli.numbers import shown
+    from backprop_cli.solver import Solution
+
+    exercise = load_exercise(file)
+    solution = Solution(exercise)
+    keys = solution.every_key() if every else [ask.key for ask in exercise.asks]
+    pairs = [(str(k), shown(solution.expected(k))) for k in keys]
+    if fmt == "json":
+        from backprop_cli.render.jsonout import dumps
+
+        click.echo(dumps(dict(pairs)))
+    else:
+        from backprop_cli.render.keyfile import answers_yaml
+
+        click.echo(answers_yaml(pairs, exercise.id), nl=False)

@@ -1,0 +1,145 @@
+"""Forward and backward passes over a :class:`~backprop_cli.graph.Graph`.
+
+``backward`` is micrograd's algorithm: seed the target's gradient, walk the
+nodes in reverse topological order, and add ``upstream * local`` into each
+input (``+=``, so a node used along several paths collects every path).  The
+same walk records each contribution as a :class:`Term`, so the trace that
+explains a gradient is the computation of that gradient and cannot disagree
+with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from backprop_cli import ops
+from backprop_cli.errors import BackpropError, Where
+from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
+from backprop_cli.limits import DEFAULT, Limits
+
+Values = dict[Node, sp.Expr]
+
+
+def forward(graph: Graph, given: dict[str, sp.Expr], limits: Limits = DEFAULT) -> Values:
+    """The value of every node, exactly; a value outside a function's domain is an error."""
+    values: Values = {}
+    for node in graph.nodes:
+        if node.role is Role.GIVEN:
+            values[node] = given[node.name]
+        elif node.role is Role.CONST:
+            values[node] = node.const
+        else:
+            args = [values[i] for i in node.inputs]
+            values[node] = _apply(node, args, limits)
+    return values
+
+
+def _apply(node: Node, args: list[sp.Expr], limits: Limits) -> sp.Expr:
+    problem = node.op.domain(*args)
+    if problem is None and node.op is ops.POW and args[1].is_number \
+            and abs(args[1]) > limits.max_power_exponent:
+        problem = f"the exponent {args[1]} is too large (the limit is {limits.max_power_exponent})"
+    if problem is None:
+        out = node.op.forward(*args)
+        problem = ops.bad_value(out)
+        if problem is None:
+            return out
+    raise _error(node, f"{problem} (in step '{node.step}', at {node.definition()})")
+
+
+def _error(node: Node, message: str) -> BackpropError:
+    if node.where is None:
+        return BackpropError(message)
+    return BackpropError(node.where.problem(message))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One consumer's share of a node's gradient: upstream * local."""
+
+    consumer: Node
+    slot: int  # which input of the consumer the node is (x*x has two)
+    upstream: sp.Expr  # d target / d consumer
+    local_symbolic: sp.Expr  # d consumer / d node, over the consumer's inputs and output
+    local: sp.Expr  # its value
+    value: sp.Expr  # upstream * local
+
+
+@dataclass(frozen=True)
+class GradLine:
+    """The gradient of the target with respect to one node, and how it was summed."""
+
+    node: Node
+    value: sp.Expr
+    terms: tuple[Term, ...]  # empty for the target itself
+
+
+@dataclass
+class Backward:
+    graph: Graph
+    target: Node  # the node the seed enters at
+    seed: sp.Expr
+    outside: str | None  # the outside loss's name when an upstream gradient seeds the pass
+    values: Values
+    lines: list[GradLine] = field(default_factory=list)  # reverse topological order
+    grads: dict[Node, sp.Expr] = field(default_factory=dict)
+
+    @property
+    def of(self) -> str:
+        """The name of what is differentiated: the outside loss, or the target step."""
+        return self.outside or self.target.name
+
+    def grad(self, node: Node) -> sp.Expr:
+        """d(of)/d(node); zero when the target does not depend on the node."""
+        return self.grads.get(node, sp.Integer(0))
+
+
+def symbol(node: Node) -> sp.Expr:
+    """How a node appears inside a symbolic local derivative."""
+    return node.const if node.role is Role.CONST else sp.Symbol(node.name)
+
+
+def backward(graph: Graph, values: Values, target: Node, seed: sp.Expr = sp.Integer(1),
+             outside: str | None = None) -> Backward:
+    result = Backward(graph, target, seed, outside, values)
+    grads = result.grads
+    terms: dict[Node, list[Term]] = {}
+    grads[target] = seed
+    for node in reversed(graph.ancestors(target)):
+        if node.role is Role.CONST:
+            continue
+        result.lines.append(GradLine(node, grads[node], tuple(terms.get(node, ()))))
+        if node.op is None:
+            continue
+        args = [values[i] for i in node.inputs]
+        syms = [symbol(i) for i in node.inputs]
+        for slot, (inp, local_rule) in enumerate(zip(node.inputs, node.op.local)):
+            if inp.role is Role.CONST:
+                continue
+            local = _expr(local_rule(*args, values[node]))
+            if (problem := ops.bad_value(local)) is not None:
+                raise _error(node, f"the derivative of {node.definition()} with respect to "
+                                   f"{inp.label} is undefined here: {problem}")
+            local_sym = _expr(local_rule(*syms, sp.Symbol(node.name)))
+            value = grads[node] * local
+            terms.setdefault(inp, []).append(Term(node, slot, grads[node], local_sym, local, value))
+            grads[inp] = grads.get(inp, sp.Integer(0)) + value
+    return result
+
+
+def _expr(x) -> sp.Expr:
+    """Local rules may return plain ints (the 1 of an addition)."""
+    return x if isinstance(x, sp.Basic) else sp.Integer(x)
+
+
+def evaluate(tree, given: dict[str, sp.Expr], where: Where, limits: Limits = DEFAULT) -> sp.Expr:
+    """The value of one parsed expression (an answer, a given) over known values.
+
+    It goes through the same graph and forward pass as an exercise, so an
+    answer's ``log(0)`` fails exactly as a step's would.
+    """
+    step = StepSource("=", tree, lambda start, end: where, where)
+    graph = build_graph([(name, where) for name in given], [step], limits)
+    return forward(graph, given, limits)[graph.by_name["="]]

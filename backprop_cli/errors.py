@@ -1,0 +1,88 @@
+"""User-facing errors.
+
+Everything a user can fix is reported as a :class:`Problem` with a
+:class:`Location` (file, 1-based line and column) and, where it helps, the
+source line with a caret under the culprit and a hint saying what to change.
+Library code raises :class:`BackpropError`; the CLI renders its problems and
+never shows a traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    location: Location | None = None
+    hint: str | None = None
+    snippet: str | None = None  # the source line the location points into
+    span: int = 1  # how many characters the caret underlines
+
+    def render(self) -> str:
+        """Plain text: ``file:line:col: message``, then snippet, caret and hint."""
+        head = f"{self.location}: {self.message}" if self.location else self.message
+        lines = [head]
+        if self.snippet is not None and self.location is not None:
+            lines.append("  " + self.snippet)
+            lines.append("  " + " " * (self.location.column - 1) + "^" * max(1, self.span))
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class BackpropError(Exception):
+    """An error in user input (exercise, answers or command line): one or more problems."""
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class ExpressionError(Exception):
+    """An error inside one expression's text, positioned by character offset.
+
+    The parser does not know which file or YAML scalar the text came from; the
+    caller turns the offset into a :class:`Location` with :meth:`to_problem`.
+    """
+
+    def __init__(self, message: str, offset: int = 0, length: int = 1, hint: str | None = None):
+        self.message = message
+        self.offset = offset  # 0-based character offset into the expression text
+        self.length = max(1, length)
+        self.hint = hint
+        super().__init__(message)
+
+    def caret(self, text: str) -> str:
+        """The text with a caret line under the offending characters."""
+        return text + "\n" + " " * self.offset + "^" * self.length
+
+    def to_problem(self, location: Location | None, snippet: str | None = None) -> Problem:
+        return Problem(self.message, location, self.hint, snippet, self.length)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where something was written: enough to build a Problem pointing at it."""
+
+    location: Location
+    snippet: str | None = None
+    span: int = 1
+
+    def problem(self, message: str, hint: str | None = None) -> Problem:
+        return Problem(message, self.location, hint, self.snippet, self.span)

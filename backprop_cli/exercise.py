@@ -1,0 +1,432 @@
+"""An exercise file, read and checked as a whole.
+
+Loading collects every problem it can find (with file, line and column)
+before giving up, so that ``validate`` reports them all at once.  The result
+is an :class:`Exercise`: typed fields, the graph, and the forward values,
+which are computed here so that a ``log(0)`` is an exercise error found by
+``validate`` rather than a surprise in ``check``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+
+from backprop_cli import expr
+from backprop_cli.engine import Values, evaluate, forward
+from backprop_cli.errors import BackpropError, ExpressionError, Problem, Where
+from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
+from backprop_cli.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
+from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.yamlsrc import (YMapping, YNode, YScalar, YSequence, load_file, load_text,
+                                  node_problem)
+
+FORMAT_VERSION = 1
+TOP_KEYS = ("backprop", "id", "title", "prompt", "given", "steps", "output", "ask", "answers",
+            "upstream", "points", "tolerance", "hide_expected", "train", "carry_forward")
+_ID = re.compile(r"[a-z0-9_-]+")
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel: sp.Expr = sp.Rational(1, 1000)
+    abs: sp.Expr = sp.Rational(1, 10**9)
+
+
+@dataclass(frozen=True)
+class Ask:
+    key: Key
+    points: sp.Expr
+    where: Where
+    form: str = "value"  # "value" or "formula"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    name: str  # the outside loss, e.g. L
+    value: sp.Expr  # dL/d(output)
+    where: Where
+
+
+@dataclass
+class Exercise:
+    file: str
+    id: str
+    title: str | None
+    prompt: str | None
+    given: dict[str, sp.Expr]
+    graph: Graph
+    output: Node
+    values: Values
+    asks: list[Ask]
+    upstream: Upstream | None = None
+    answers: YMapping | None = None
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    hide_expected: bool = False
+    carry_forward: sp.Expr = sp.Integer(0)
+
+    def node(self, name: str) -> Node:
+        return self.graph.by_name[name]
+
+
+def where_in(scalar: YScalar, start: int = 0, end: int | None = None) -> Where:
+    """Where characters ``start:end`` of a scalar's text stand in the file."""
+    location = scalar.location_at(start)
+    length = max(1, (end if end is not None else len(scalar.text)) - start)
+    return Where(location, scalar.source.line(location.line), length)
+
+
+def where_of(node: YNode) -> Where:
+    return Where(node.location, node.source.line(node.location.line))
+
+
+def parse_scalar(scalar: YScalar, limits: Limits = DEFAULT) -> expr.Node:
+    """Parse an expression held in a YAML scalar; errors point into the file."""
+    try:
+        return expr.parse(scalar.text, limits)
+    except ExpressionError as err:
+        location = scalar.location_at(err.offset)
+        raise BackpropError(err.to_problem(location, scalar.source.line(location.line))) from None
+
+
+def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
+    """A number written in the file (a given, a tolerance, an upstream gradient)."""
+    scalar = _scalar(node, what)
+    if scalar.is_null:
+        raise BackpropError(node_problem(node, f"{what} has no value"))
+    if scalar.text.strip().lower() in _YAML11_BOOLS | {"true", "false"}:
+        raise BackpropError(node_problem(node, f"{what} must be a number, not '{scalar.text}'"))
+    tree = parse_scalar(scalar, limits)
+    return evaluate(tree, {}, where_in(scalar), limits)
+
+
+def _scalar(node: YNode, what: str) -> YScalar:
+    if isinstance(node, YScalar):
+        return node
+    if isinstance(node, YSequence):
+        raise BackpropError(node_problem(
+            node, f"{what} is a list: tensor values are not supported in this version"))
+    raise BackpropError(node_problem(node, f"{what} must be a single value, not a mapping"))
+
+
+def _bool(node: YNode, what: str) -> bool:
+    text = node.text.strip() if isinstance(node, YScalar) else None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    hint = None
+    if text is not None and text.lower() in _YAML11_BOOLS:
+        hint = "YAML 1.1 reads yes/no/on/off as booleans, which is easy to misread: write true or false"
+    raise BackpropError(node_problem(node, f"{what} must be true or false", hint))
+
+
+def _text(node: YNode, what: str) -> str:
+    if isinstance(node, YScalar) and not node.is_null:
+        return node.text
+    raise BackpropError(node_problem(node, f"{what} must be text"))
+
+
+def load_exercise(path: str | os.PathLike, limits: Limits = DEFAULT,
+                  display_name: str | None = None) -> Exercise:
+    root = load_file(path, limits, display_name)
+    name = display_name or str(path)
+    return _Reader(root, name, Path(path).stem, limits).read()
+
+
+def load_exercise_text(text: str, name: str, limits: Limits = DEFAULT) -> Exercise:
+    """An exercise from text (``explain --expr`` writes one)."""
+    return _Reader(load_text(text, name, limits), name, "exercise", limits).read()
+
+
+class _Reader:
+    """Reads one exercise, collecting problems section by section."""
+
+    def __init__(self, root: YNode, file: str, stem: str, limits: Limits) -> None:
+        self.root, self.file, self.stem, self.limits = root, file, stem, limits
+        self.problems: list[Problem] = []
+        self.problems_in_steps = False  # a step that did not parse: its users would fail too
+
+    def attempt(self, fn, *args, default=None):
+        """Run one check; record its problems and carry on with ``default``."""
+        try:
+            return fn(*args)
+        except BackpropError as err:
+            self.problems.extend(err.problems)
+            return default
+
+    def read(self) -> Exercise:
+        root = self.root
+        if not isinstance(root, YMapping):
+            raise BackpropError(node_problem(root, "an exercise file must be a YAML mapping "
+                                                   "(key: value lines), starting with 'backprop: 1'"))
+        self.check_version(root)
+        for key in root.keys():
+            if key not in TOP_KEYS:
+                close = difflib.get_close_matches(key, TOP_KEYS, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(TOP_KEYS)
+                self.problems.append(node_problem(root.key_node(key), f"unknown key '{key}'", hint))
+        given = self.attempt(self.read_given, root.get("given"), default=_Given())
+        steps = self.attempt(self.read_steps, root.get("steps"), default=None)
+        upstream = self.attempt(self.read_upstream, root.get("upstream"), given)
+        tolerance = self.attempt(self.read_tolerance, root.get("tolerance"), default=Tolerance())
+        hide = self.attempt(self.optional, root.get("hide_expected"), _bool, "hide_expected", False,
+                            default=False)
+        carry = self.attempt(self.read_carry_forward, root.get("carry_forward"), default=sp.Integer(0))
+        if root.get("train") is not None:
+            self.problems.append(node_problem(root.key_node("train"),
+                                              "'train' is not supported in this version yet"))
+        ident = self.attempt(self.read_id, root.get("id"), default=self.stem)
+        title = self.attempt(self.optional, root.get("title"), _text, "title", None)
+        prompt = self.attempt(self.optional, root.get("prompt"), _text, "prompt", None)
+        answers = root.get("answers")
+        if answers is not None and not (isinstance(answers, YMapping)
+                                        or (isinstance(answers, YScalar) and answers.is_null)):
+            self.problems.append(node_problem(answers, "'answers' must be a mapping of key: answer"))
+        graph = output = values = None
+        if steps is not None and given is not None and not self.problems_in_steps:
+            graph = self.attempt(build_graph, list(given.items_where()), steps, self.limits)
+        if graph is not None:
+            output = self.attempt(self.read_output, root.get("output"), graph)
+            if upstream is not None and upstream.name in graph.by_name:
+                self.problems.append(upstream.where.problem(
+                    f"the outside loss '{upstream.name}' has the name of a given or step"))
+        asks = self.attempt(self.read_asks, root, graph, output, upstream, default=[]) \
+            if graph is not None and output is not None else []
+        if graph is not None and not self.problems:
+            values = self.attempt(forward, graph, given.values, self.limits)
+        if self.problems:
+            raise BackpropError(self.problems)
+        return Exercise(self.file, ident, title, prompt, given.values, graph, output, values, asks,
+                        upstream, answers if isinstance(answers, YMapping) else None, tolerance,
+                        hide, carry)
+
+    def check_version(self, root: YMapping) -> None:
+        node = root.get("backprop")
+        if node is None:
+            self.problems.append(node_problem(root, "missing 'backprop: 1' (the format version)",
+                                              "put 'backprop: 1' as the first line"))
+        elif not (isinstance(node, YScalar) and node.text.strip() == str(FORMAT_VERSION)):
+            self.problems.append(node_problem(
+                node, f"unsupported format version '{getattr(node, 'text', '...')}'",
+                f"this version of backprop reads 'backprop: {FORMAT_VERSION}'"))
+
+    def optional(self, node, reader, what, default):
+        return default if node is None else reader(node, what)
+
+    def read_id(self, node: YNode | None) -> str:
+        if node is None:
+            return re.sub(r"[^a-z0-9_-]+", "-", self.stem.lower()).strip("-") or "exercise"
+        text = _text(node, "id")
+        if not _ID.fullmatch(text):
+            raise BackpropError(node_problem(node, f"id '{text}' may only use a-z, 0-9, '_' and '-'"))
+        return text
+
+    def mapping(self, node: YNode | None, what: str) -> YMapping | None:
+        if node is None or (isinstance(node, YScalar) and node.is_null):
+            return None
+        if not isinstance(node, YMapping):
+            raise BackpropError(node_problem(node, f"'{what}' must be a mapping of name: value"))
+        return node
+
+    def names(self, mapping: YMapping, what: str) -> list[tuple[YScalar, YNode]]:
+        good = []
+        for key, value in mapping.items:
+            if _IDENT.fullmatch(key.text):
+                good.append((key, value))
+            else:
+                self.problems.append(node_problem(
+                    key, f"'{key.text}' is not a valid {what} name",
+                    "names start with a letter and use letters, digits and '_'"))
+        return good
+
+    def read_given(self, node: YNode | None) -> "_Given":
+        given = _Given()
+        mapping = self.mapping(node, "given")
+        for key, value in self.names(mapping, "given") if mapping else []:
+            number = self.attempt(constant, value, f"given '{key.text}'", self.limits)
+            given.add(key.text, number if number is not None else sp.Integer(0), where_of(key))
+        return given
+
+    def read_steps(self, node: YNode | None) -> list[StepSource]:
+        mapping = self.mapping(node, "steps")
+        if mapping is None:
+            where = node if node is not None else self.root
+            raise BackpropError(node_problem(where, "the exercise needs 'steps': name: expression"))
+        steps = []
+        for key, value in self.names(mapping, "step"):
+            try:
+                scalar = _scalar(value, f"step '{key.text}'")
+                if scalar.is_null:
+                    raise BackpropError(node_problem(value, f"step '{key.text}' has no expression"))
+                tree = parse_scalar(scalar, self.limits)
+            except BackpropError as err:
+                self.problems.extend(err.problems)
+                self.problems_in_steps = True
+                continue
+            steps.append(StepSource(key.text, tree, _locator(scalar), where_of(key)))
+        if not steps and not self.problems_in_steps:
+            raise BackpropError(node_problem(mapping, "'steps' is empty"))
+        return steps
+
+    def read_output(self, node: YNode | None, graph: Graph) -> Node:
+        steps = [n for n in graph.nodes if n.role is Role.STEP]
+        if node is None:
+            return steps[-1]
+        name = _text(node, "output")
+        found = graph.by_name.get(name)
+        if found is None or found.role is not Role.STEP:
+            raise BackpropError(node_problem(node, f"output '{name}' is not a step",
+                                             "steps: " + ", ".join(n.name for n in steps)))
+        return found
+
+    def read_upstream(self, node: YNode | None, given: "_Given") -> Upstream | None:
+        mapping = self.mapping(node, "upstream")
+        if mapping is None:
+            return None
+        pairs = self.names(mapping, "outside loss")
+        if len(mapping.items) != 1:
+            raise BackpropError(node_problem(mapping, "'upstream' names exactly one outside loss, "
+                                                      "e.g. 'upstream: {L: 5}'"))
+        if not pairs:
+            return None
+        key, value = pairs[0]
+        return Upstream(key.text, constant(value, f"upstream '{key.text}'", self.limits), where_of(key))
+
+    def read_tolerance(self, node: YNode | None) -> Tolerance:
+        mapping = self.mapping(node, "tolerance")
+        if mapping is None:
+            return Tolerance()
+        parts = {}
+        for key, value in mapping.items:
+            if key.text not in ("rel", "abs"):
+                raise BackpropError(node_problem(key, f"unknown tolerance '{key.text}'",
+                                                 "tolerance has 'rel' and 'abs'"))
+            number = constant(value, f"tolerance {key.text}", self.limits)
+            if number < 0:
+                raise BackpropError(node_problem(value, "a tolerance cannot be negative"))
+            parts[key.text] = number
+        return Tolerance(**parts)
+
+    def read_carry_forward(self, node: YNode | None) -> sp.Expr:
+        if node is None:
+            return sp.Integer(0)
+        share = constant(node, "carry_forward", self.limits)
+        if not (0 <= share <= 1):
+            raise BackpropError(node_problem(node, "carry_forward is a share of the points, from 0 to 1"))
+        return share
+
+    def read_asks(self, root: YMapping, graph: Graph, output: Node,
+                  upstream: Upstream | None) -> list[Ask]:
+        points = self.mapping(root.get("points"), "points")
+        weights = {}
+        for key, value in points.items if points else []:
+            weight = self.attempt(constant, value, f"points of '{key.text}'", self.limits)
+            if weight is not None and weight < 0:
+                self.problems.append(node_problem(value, "points cannot be negative"))
+            weights[key.text] = (weight if weight is not None else sp.Integer(1), key)
+        node = root.get("ask")
+        if node is None:
+            entries = self.default_asks(graph, output, root)
+        elif isinstance(node, YSequence) and node.items:
+            entries = [self.attempt(self.read_ask, item, default=None) for item in node.items]
+        else:
+            raise BackpropError(node_problem(node, "'ask' must be a list of answer keys",
+                                             "e.g. ask: [loss, dloss/dw]"))
+        asks, seen = [], {}
+        for entry in entries:
+            if entry is None:
+                continue
+            text, form, weight, where = entry
+            key = parse_key(text)
+            problem = self.check_key(key, text, graph, upstream)
+            if problem:
+                self.problems.append(where.problem(problem))
+                continue
+            if str(key) in seen:
+                self.problems.append(where.problem(
+                    f"'{text}' is asked twice (first at line {seen[str(key)].location.line})"))
+                continue
+            seen[str(key)] = where
+            if weight is None:
+                weight = weights.get(str(key), (sp.Integer(1), None))[0]
+            asks.append(Ask(key, weight, where, form))
+        for name, (_, key_node) in weights.items():
+            if name not in seen:
+                self.problems.append(node_problem(key_node, f"points for '{name}', which is not asked"))
+        return asks
+
+    def default_asks(self, graph: Graph, output: Node, root: YMapping):
+        """Without ``ask``: the output's value and d(output)/d(g) for every given g."""
+        where = where_of(root)
+        keys = [output.name] + [f"d{output.name}/d{n.name}" for n in graph.nodes if n.role is Role.GIVEN]
+        return [(k, "value", None, where) for k in keys]
+
+    def read_ask(self, item: YNode):
+        if isinstance(item, YScalar) and not item.is_null:
+            return item.text.strip(), "value", None, where_in(item)
+        if isinstance(item, YMapping):
+            unknown = [k for k in item.keys() if k not in ("key", "form", "points")]
+            if unknown:
+                raise BackpropError(node_problem(item.key_node(unknown[0]),
+                                                 f"unknown ask field '{unknown[0]}'",
+                                                 "an ask has 'key', and optionally 'form' and 'points'"))
+            key = item.get("key")
+            if key is None:
+                raise BackpropError(node_problem(item, "this ask has no 'key'"))
+            form = _text(item.get("form"), "form") if item.get("form") is not None else "value"
+            if form not in ("value", "formula"):
+                raise BackpropError(node_problem(item.get("form"), f"unknown form '{form}'",
+                                                 "form is 'value' or 'formula'"))
+            if form == "formula":
+                raise BackpropError(node_problem(item.get("form"),
+                                                 "formula asks are not supported in this version yet"))
+            weight = constant(item.get("points"), "points", self.limits) \
+                if item.get("points") is not None else None
+            return _text(key, "key").strip(), form, weight, where_of(key)
+        raise BackpropError(node_problem(item, "an ask is a key such as 'dloss/dw', or a mapping "
+                                               "with 'key' (and 'form', 'points')"))
+
+    @staticmethod
+    def check_key(key: Key | None, text: str, graph: Graph, upstream: Upstream | None) -> str | None:
+        """What is wrong with asking ``key`` of this graph, or None."""
+        named = {n.name: n for n in graph.named()}
+        if key is None:
+            return f"'{text}' is not an answer key: write {KEY_FORMS}"
+        if isinstance(key, TrainKey):
+            return f"'{text}' needs 'train', which is not supported in this version yet"
+        if isinstance(key, ValueKey):
+            return None if key.name in named else f"'{key.name}' is not a given or a step"
+        outside = upstream.name if upstream else None
+        if key.of != outside and (key.of not in named or named[key.of].role is not Role.STEP):
+            extra = f" or the outside loss '{outside}'" if outside else ""
+            return f"in '{text}', '{key.of}' is not a step{extra}"
+        if key.wrt not in named:
+            return f"in '{text}', '{key.wrt}' is not a given or a step"
+        return None
+
+
+class _Given:
+    """Given values with where each was written."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, sp.Expr] = {}
+        self.wheres: dict[str, Where] = {}
+
+    def add(self, name: str, value: sp.Expr, where: Where) -> None:
+        self.values[name] = value
+        self.wheres[name] = where
+
+    def items_where(self):
+        return self.wheres.items()
+
+
+def _locator(scalar: YScalar):
+    return lambda start, end: where_in(scalar, start, end)

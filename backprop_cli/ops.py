@@ -1,0 +1,138 @@
+"""The operation table: each op's forward rule beside its local derivatives.
+
+As in micrograd's ``engine.py``, an operation is read in one glance: what it
+computes, and right next to it, d(out)/d(input) for each input.  The rules are
+written over SymPy objects, so one definition serves three purposes:
+
+* with exact numbers it computes values (``mul(2, 3) -> 6``);
+* with symbols named after graph nodes it gives the symbolic local derivative
+  the trace prints (``d(x*w)/dx -> w``, ``d sigmoid/dz -> a*(1 - a)``);
+* with symbols for the givens it composes the whole function (used to check
+  the engine against ``sympy.diff``, and later for formula answers).
+
+A local derivative receives the op's inputs and its output ``out``; writing
+sigmoid's as ``out*(1 - out)`` is what the course material does.  Kinks follow
+PyTorch: relu'(0) = 0 and abs'(0) = 0; ``max``/``min`` split a tie evenly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
+
+Local = Callable[..., sp.Expr]
+Domain = Callable[..., "str | None"]
+
+
+def _no_domain(*args: sp.Expr) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    form: str  # how the trace writes it, over the inputs' names: "{0}*{1}"
+    forward: Callable[..., sp.Expr]
+    local: tuple[Local, ...]  # local[i](*inputs, out) = d(out)/d(input i)
+    domain: Domain = _no_domain  # a message when numeric inputs are outside the domain
+
+    @property
+    def arity(self) -> int:
+        return len(self.local)
+
+
+def _numeric(*args: sp.Expr) -> bool:
+    return all(getattr(a, "is_number", False) for a in args)
+
+
+def _positive(name: str) -> Domain:
+    def check(z):
+        if _numeric(z) and not bool(z > 0):
+            return f"{name} is only defined for positive numbers; here its argument is {z}"
+        return None
+
+    return check
+
+
+def _sqrt_domain(z):
+    if _numeric(z) and bool(z < 0):
+        return f"sqrt of a negative number ({z}) is not a real number"
+    return None
+
+
+def _div_domain(a, b):
+    if _numeric(b) and b == 0:
+        return "division by zero"
+    return None
+
+
+def _pow_domain(a, b):
+    if not _numeric(a, b):
+        return None
+    if a == 0 and bool(b < 0):
+        return f"0 raised to a negative power ({b}) is a division by zero"
+    if bool(a < 0) and not b.is_integer:
+        return f"a negative number ({a}) raised to a non-integer power ({b}) is not a real number"
+    return None
+
+
+def _tan_domain(z):
+    if _numeric(z) and cos(z) == 0:
+        return f"tan is undefined at {z} (cos is 0 there)"
+    return None
+
+
+def _binary(name, form, forward, d_left, d_right, domain=_no_domain) -> Op:
+    return Op(name, form, forward, (d_left, d_right), domain)
+
+
+def _unary(name, forward, d_input, domain=_no_domain) -> Op:
+    return Op(name, name + "({0})", forward, (d_input,), domain)
+
+
+#              name      form           forward                  d out / d left               d out / d right
+ADD = _binary("add", "{0} + {1}", lambda a, b: a + b, lambda a, b, out: 1, lambda a, b, out: 1)
+SUB = _binary("sub", "{0} - {1}", lambda a, b: a - b, lambda a, b, out: 1, lambda a, b, out: -1)
+MUL = _binary("mul", "{0}*{1}", lambda a, b: a * b, lambda a, b, out: b, lambda a, b, out: a)
+DIV = _binary("div", "{0}/{1}", lambda a, b: a / b,
+              lambda a, b, out: 1 / b, lambda a, b, out: -a / b**2, _div_domain)
+POW = _binary("pow", "{0}**{1}", lambda a, b: a**b,
+              lambda a, b, out: b * a ** (b - 1), lambda a, b, out: out * log(a), _pow_domain)
+# Ties split the gradient evenly, so the two partials still add up to 1.
+MAX = _binary("max", "max({0}, {1})", lambda a, b: sp.Max(a, b),
+              lambda a, b, out: Heaviside(a - b, sp.S.Half), lambda a, b, out: Heaviside(b - a, sp.S.Half))
+MIN = _binary("min", "min({0}, {1})", lambda a, b: sp.Min(a, b),
+              lambda a, b, out: Heaviside(b - a, sp.S.Half), lambda a, b, out: Heaviside(a - b, sp.S.Half))
+
+#             name        forward                       d out / d z
+NEG = Op("neg", "-{0}", lambda z: -z, (lambda z, out: -1,))
+IDENTITY = Op("identity", "{0}", lambda z: z, (lambda z, out: 1,))
+EXP = _unary("exp", lambda z: exp(z), lambda z, out: out)
+LOG = _unary("log", lambda z: log(z), lambda z, out: 1 / z, _positive("log"))
+SQRT = _unary("sqrt", lambda z: sqrt(z), lambda z, out: 1 / (2 * out), _sqrt_domain)
+SIN = _unary("sin", lambda z: sin(z), lambda z, out: cos(z))
+COS = _unary("cos", lambda z: cos(z), lambda z, out: -sin(z))
+TAN = _unary("tan", lambda z: tan(z), lambda z, out: 1 + out**2, _tan_domain)
+TANH = _unary("tanh", lambda z: tanh(z), lambda z, out: 1 - out**2)
+SIGMOID = _unary("sigmoid", lambda z: 1 / (1 + exp(-z)), lambda z, out: out * (1 - out))
+RELU = _unary("relu", lambda z: sp.Max(0, z), lambda z, out: Heaviside(z, 0))  # relu'(0) = 0
+ABS = _unary("abs", lambda z: sp.Abs(z), lambda z, out: sign(z))  # abs'(0) = sign(0) = 0
+SOFTPLUS = _unary("softplus", lambda z: log(1 + exp(z)), lambda z, out: 1 / (1 + exp(-z)))
+
+BINARY = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "**": POW}
+FUNCTIONS = {op.name: op for op in (EXP, LOG, SQRT, SIN, COS, TAN, TANH, SIGMOID, RELU, ABS,
+                                    SOFTPLUS, MAX, MIN)}
+# Parsed by the expression language but computed in the tensor part of the engine.
+TENSOR_FUNCTIONS = frozenset({"sum", "mean", "transpose", "softmax", "conv2d"})
+
+
+def bad_value(value: sp.Expr) -> str | None:
+    """Why a computed number is unusable (infinite, undefined or complex), or None."""
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return "the result is infinite or undefined"
+    if value.is_number and value.is_extended_real is False:
+        return "the result is not a real number"
+    return None

@@ -1,0 +1,28 @@
+"""A trace as Markdown, for course pages and issue comments."""
+
+from __future__ import annotations
+
+from backprop_cli.trace import Trace
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def trace_markdown(trace: Trace, heading: str | None = None) -> str:
+    out: list[str] = []
+    if heading:
+        out += [f"## {heading}", ""]
+    if trace.forward:
+        out += ["### Forward pass", "", "| step | definition | value | decimal |", "| --- | --- | --- | --- |"]
+        for row in trace.forward:
+            definition = row.definition if row.step is None else f"{row.definition} (in {row.step})"
+            out.append(f"| `{row.name}` | `{_cell(definition)}` | `{_cell(row.value)}` | {row.decimal or ''} |")
+        out.append("")
+    if trace.backward or trace.independent:
+        out += [f"### Backward pass (gradients of {trace.of})", "", "```text"]
+        for entry in trace.backward:
+            out += entry.lines()
+        out += trace.independent_lines()
+        out += ["```", ""]
+    return "\n".join(out)

@@ -1,0 +1,107 @@
+"""Rich renderables for traces and check reports (text format).
+
+Values are cyan and gradients magenta, as on CS231n's wire diagrams; piped
+output gets the same words without colour.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.errors import Problem
+from backprop_cli.results import FileResult, ItemResult
+from backprop_cli.trace import BackwardEntry, Trace
+
+VALUE = "cyan"
+GRAD = "magenta"
+STATUS_STYLE = {"correct": "green", "incorrect": "red", "missing": "yellow", "invalid": "red"}
+STATUS_MARK = {"correct": "✓", "incorrect": "✗", "missing": "?", "invalid": "!"}
+
+
+def forward_table(trace: Trace) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    table.add_column("step", style="bold")
+    table.add_column("definition")
+    table.add_column("value", style=VALUE, overflow="fold")
+    table.add_column("decimal", style=VALUE)
+    for row in trace.forward:
+        definition = row.definition if row.step is None else f"{row.definition}   (in {row.step})"
+        table.add_row(row.name, definition, row.value, row.decimal or "")
+    return table
+
+
+def backward_lines(entry: BackwardEntry) -> Text:
+    text = Text("\n".join(entry.lines()))
+    text.stylize(f"bold {GRAD}", 0, len(entry.target))
+    last = text.plain.rfind("= " + entry.stages[-1])
+    text.stylize(f"bold {GRAD}", last + 2, last + 2 + len(entry.stages[-1]))
+    return text
+
+
+def trace_group(trace: Trace, heading: str | None = None) -> Group:
+    parts: list[RenderableType] = []
+    if heading:
+        parts.append(Text(heading, style="bold"))
+    if trace.forward:
+        parts += [Text("Forward pass", style="bold underline"), forward_table(trace)]
+    if trace.backward or trace.independent:
+        parts.append(Text(f"Backward pass (gradients of {trace.of}, from the output back)",
+                          style="bold underline"))
+        for entry in trace.backward:
+            parts.append(backward_lines(entry))
+        parts += [Text(line, style=GRAD) for line in trace.independent_lines()]
+    return Group(*parts)
+
+
+def problem_text(problem: Problem) -> Text:
+    text = Text(problem.render())
+    text.stylize("bold red", 0, len(problem.render().split("\n")[0]))
+    return text
+
+
+def report_group(result: FileResult) -> Group:
+    """One file's check result: a line per item, then how to reach each wrong one."""
+    head = Text(result.file, style="bold")
+    if result.title:
+        head.append(f" — {result.title}")
+    if result.error is not None:
+        return Group(head, Text(result.error, style="red"))
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    for _ in range(3):
+        table.add_column()
+    parts: list[RenderableType] = [head, table]
+    for item in result.items:
+        style = STATUS_STYLE[item.status]
+        table.add_row(Text(f"  {STATUS_MARK[item.status]} {item.status}", style=style),
+                      Text(item.key, style="bold"), _item_summary(item))
+    for item in result.items:
+        if item.message:
+            parts.append(Text(f"{item.key}: " + item.message, style="red"))
+        if item.feedback:
+            parts.append(Text(f"{item.key}: {item.feedback}"))
+        if item.trace is not None and item.status != "correct":
+            parts.append(trace_group(item.trace, f"How to get {item.key}:"))
+    if result.not_asked:
+        parts.append(Text("Not asked, not graded: " + ", ".join(result.not_asked), style="yellow"))
+    parts.append(Text(f"Score: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
+    return Group(*parts)
+
+
+def _item_summary(item: ItemResult) -> Text:
+    text = Text()
+    if item.answer is not None:
+        text.append("your answer ")
+        text.append(item.answer, style=VALUE)
+    elif item.status == "missing":
+        text.append("no answer")
+    if item.status != "correct" and item.expected is not None:
+        text.append(", expected " if len(text) else "expected ")
+        text.append(item.expected, style=VALUE)
+    return text
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"

@@ -1,0 +1,91 @@
+"""Check results as plain strings and numbers, ready for any renderer.
+
+Grading works on exact SymPy values; renderers (terminal, JSON, and CI
+formats) should not have to.  :func:`summarize` turns each
+:class:`~backprop_cli.grading.Report` into a :class:`FileResult`, choosing the
+printed form of every value and cutting the trace slice for wrong items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backprop_cli.grading import Report, Status, Verdict
+from backprop_cli.keys import GradKey, ValueKey
+from backprop_cli.numbers import shown
+from backprop_cli.trace import Trace, make_trace, value_trace
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    key: str
+    status: str  # correct, incorrect, missing, invalid
+    answer: str | None
+    expected: str | None  # None when the exercise hides expected values
+    points: float
+    max_points: float
+    diagnosis: str | None = None
+    feedback: str | None = None
+    message: str | None = None  # why an invalid answer cannot be read
+    trace: Trace | None = None  # the slice of the trace that leads to the right answer
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    id: str | None
+    title: str | None
+    error: str | None  # why the file could not be used
+    items: list[ItemResult] = field(default_factory=list)
+    not_asked: list[str] = field(default_factory=list)
+    score: float = 0.0
+    max_score: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(i.status == "correct" for i in self.items)
+
+
+def summarize(report: Report) -> FileResult:
+    ex = report.exercise
+    if report.problems or ex is None:
+        error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
+        return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
+    items = [_item(report, v) for v in report.items]
+    return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
+                      float(report.score), float(report.max_score))
+
+
+def _item(report: Report, verdict: Verdict) -> ItemResult:
+    hidden = report.exercise.hide_expected
+    wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
+    trace = _slice(report, verdict) if wrong and not hidden else None
+    return ItemResult(
+        key=str(verdict.key),
+        status=verdict.status.value,
+        answer=verdict.answer,
+        expected=None if hidden else shown(verdict.expected),
+        points=float(verdict.points),
+        max_points=float(verdict.max_points),
+        diagnosis=verdict.diagnosis,
+        feedback=verdict.feedback,
+        message=verdict.problem.render() if verdict.problem else None,
+        trace=trace,
+    )
+
+
+def _slice(report: Report, verdict: Verdict) -> Trace | None:
+    """The part of the trace that leads to this item's right answer."""
+    ex, key = report.exercise, verdict.key
+    if isinstance(key, GradKey):
+        return make_trace(report.solution.backward(key.of), ex.node(key.wrt))
+    if isinstance(key, ValueKey):
+        return value_trace(ex.node(key.name), ex.values, ex.graph)
+    return None
+
+
+def exit_code(results: list[FileResult]) -> int:
+    """0 all correct, 1 some answer not correct, 2 some file unusable."""
+    if any(r.error is not None for r in results):
+        return 2
+    return 0 if all(r.ok for r in results) else 1

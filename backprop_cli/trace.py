@@ -1,0 +1,183 @@
+"""The chain-rule trace as plain data, phrased the way a student writes it.
+
+A :class:`Trace` is built from a backward pass (:mod:`backprop_cli.engine`)
+and holds only strings, so every renderer (terminal, Markdown, JSON) shows the
+same words.  Each backward entry goes through fixed stages, after the
+interactive computational graph: the chain-rule sum over consumers, upstream
+values with the symbolic local derivatives, the numbers, the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from backprop_cli.engine import Backward, GradLine, Term
+from backprop_cli.graph import Node, Role
+from backprop_cli.numbers import SHORT, decimal_text, exact_text, is_integer
+
+DOT = " · "
+
+
+@dataclass(frozen=True)
+class ForwardRow:
+    name: str
+    definition: str  # "given", or the op over its inputs: "y_hat - y"
+    value: str  # exact when short, else "≈ decimal"
+    decimal: str | None  # when the value is not an integer
+    step: str | None  # the step an intermediate belongs to
+
+
+@dataclass(frozen=True)
+class BackwardEntry:
+    name: str  # the node
+    target: str  # "∂loss/∂r"
+    stages: tuple[str, ...]  # the right-hand sides, in order; the last is the value
+    value: str
+    decimal: str | None
+    note: str | None = None  # "upstream, given", "seed", ...
+
+    def lines(self) -> list[str]:
+        """The entry as a student writes it: target, then one '= ...' line per stage."""
+        pad = " " * len(self.target)
+        out = [(self.target if i == 0 else pad) + " = " + s for i, s in enumerate(self.stages)]
+        if self.decimal and not self.value.startswith("≈"):
+            out[-1] += f"  ≈ {self.decimal}"
+        if self.note:
+            out[-1] += f"   ({self.note})"
+        return out
+
+
+@dataclass
+class Trace:
+    of: str  # what is differentiated
+    forward: list[ForwardRow] = field(default_factory=list)
+    backward: list[BackwardEntry] = field(default_factory=list)
+    independent: list[str] = field(default_factory=list)  # givens the target does not depend on
+
+    def independent_lines(self) -> list[str]:
+        return [f"∂{self.of}/∂{n} = 0: {self.of} does not depend on {n}" for n in self.independent]
+
+    def as_dict(self) -> dict:
+        return {
+            "of": self.of,
+            "forward": [vars(r) for r in self.forward],
+            "backward": [{**vars(e), "stages": list(e.stages)} for e in self.backward],
+            "independent": self.independent,
+        }
+
+
+def number(value: sp.Expr) -> str:
+    """A value inside a trace line: exact when short, decimal otherwise."""
+    text = exact_text(value)
+    return text if len(text) <= SHORT else "≈ " + decimal_text(value, 10)
+
+
+def decimal_or_none(value: sp.Expr) -> str | None:
+    return None if is_integer(value) or not value.is_number else decimal_text(value, 10)
+
+
+def forward_rows(nodes: list[Node], values: dict[Node, sp.Expr]) -> list[ForwardRow]:
+    rows = []
+    for node in nodes:
+        if node.role is Role.CONST:
+            continue
+        value = values[node]
+        rows.append(ForwardRow(node.name, node.definition(), number(value), decimal_or_none(value),
+                               node.step if node.role is Role.PART else None))
+    return rows
+
+
+def partial(of: str, node: str) -> str:
+    return f"∂{of}/∂{node}"
+
+
+def _factor(text: str) -> str:
+    """Parenthesise a factor unless it is one name, number or call (``cos(x)``)."""
+    depth, top_level_operator = 0, False
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and ch in "+-*/ " and not (ch == "/" and _is_fraction(text)):
+            top_level_operator = True
+    return f"({text})" if top_level_operator else text
+
+
+def _is_fraction(text: str) -> bool:
+    num, _, den = text.partition("/")
+    return num.isdigit() and den.isdigit()
+
+
+def _stages(line: GradLine, of: str, values: dict[Node, sp.Expr]) -> tuple[str, ...]:
+    terms = line.terms
+    chain = " + ".join(partial(of, t.consumer.name) + DOT + partial(t.consumer.name, line.node.name)
+                       for t in terms)
+    symbolic = " + ".join(_factor(number(t.upstream)) + DOT + _factor(exact_text(t.local_symbolic))
+                          for t in terms)
+    numeric = " + ".join(_factor(number(t.upstream)) + DOT + _factor(number(t.local)) for t in terms)
+    used = _values_used(terms, values)
+    if used:
+        numeric += "   with " + ", ".join(used)
+    stages = [chain, symbolic, numeric]
+    if len(terms) > 1:
+        stages.append(" + ".join(number(t.value) for t in terms))
+    stages.append(number(line.value))
+    out: list[str] = []
+    for stage in stages:  # identical neighbours say nothing new
+        if not out or out[-1].split("   with ")[0] != stage.split("   with ")[0]:
+            out.append(stage)
+    return tuple(out)
+
+
+def _values_used(terms: tuple[Term, ...], values: dict[Node, sp.Expr]) -> list[str]:
+    """``r = -1`` for each node whose value a symbolic local derivative uses."""
+    names = {}
+    for t in terms:
+        by_name = {n.name: n for n in (*t.consumer.inputs, t.consumer)}
+        for sym in sorted(t.local_symbolic.free_symbols, key=lambda s: s.name):
+            node = by_name.get(sym.name)
+            if node is not None:
+                names[sym.name] = f"{sym.name} = {number(values[node])}"
+    return list(names.values())
+
+
+def backward_entries(run: Backward, nodes: list[Node] | None = None) -> list[BackwardEntry]:
+    """One entry per node on the way back, in reverse order; ``nodes`` limits it to a slice."""
+    keep = None if nodes is None else set(nodes)
+    entries = []
+    for line in run.lines:
+        if keep is not None and line.node not in keep:
+            continue
+        value = line.value
+        target = partial(run.of, line.node.name)
+        if not line.terms:  # where the gradient enters
+            note = "upstream, given" if run.outside else "seed: the derivative of a thing by itself"
+            entries.append(BackwardEntry(line.node.name, target, (number(value),), number(value),
+                                         decimal_or_none(value), note))
+            continue
+        entries.append(BackwardEntry(line.node.name, target, _stages(line, run.of, run.values),
+                                     number(value), decimal_or_none(value)))
+    return entries
+
+
+def make_trace(run: Backward, wrt: Node | None = None) -> Trace:
+    """The whole trace of one backward pass, or the slice that leads to ``wrt``."""
+    graph = run.graph
+    trace = Trace(run.of)
+    if wrt is None:
+        trace.forward = forward_rows(graph.nodes, run.values)
+        trace.backward = backward_entries(run)
+        reached = {line.node for line in run.lines}
+        trace.independent = [n.name for n in graph.nodes if n.role is Role.GIVEN and n not in reached]
+    else:
+        path = graph.between(run.target, wrt)
+        trace.forward = forward_rows(graph.ancestors(run.target), run.values)
+        trace.backward = backward_entries(run, path)
+        if not path:
+            trace.independent = [wrt.name]
+    return trace
+
+
+def value_trace(node: Node, values: dict[Node, sp.Expr], graph) -> Trace:
+    """The forward rows that lead to one step's value (for a wrong value answer)."""
+    return Trace(node.name, forward=forward_rows(graph.ancestors(node), values))
