@@ -168,14 +168,14 @@ _LOOKALIKES = {"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22
 
 def _check_characters(text: str) -> None:
     for i, ch in enumerate(text):
-        if ord(ch) > 126:
+        if ord(ch) > 127:
             name = unicodedata.name(ch, "unnamed character")
             plain = _LOOKALIKES.get(ch) or unicodedata.normalize("NFKC", ch)
             hint = f"did you mean '{plain}'?" if plain.isascii() and plain.strip() else (
                 "delete it (it may be invisible)")
             raise ExpressionError(f"non-ASCII character U+{ord(ch):04X} ({name}) at column {i + 1}",
                                   i, 1, hint)
-        if ch < " " and ch not in _WHITESPACE:
+        if (ch < " " and ch not in _WHITESPACE) or ch == "\x7f":
             raise ExpressionError(f"control character U+{ord(ch):04X} at column {i + 1}", i)
 
 
@@ -200,9 +200,9 @@ def _missing_operator(text: str, left: tuple[int, int], right: tuple[int, int]) 
 def _check_number(text: str, start: int, end: int, limits: Limits) -> None:
     """Check one number-like token; raise unless it is a plain decimal literal."""
     token = text[start:end]
-    kind, pattern = _PREFIXED.get(token[:2].lower(), (None, "$^"))
-    if re.fullmatch(pattern, token):
-        raise ExpressionError(f"{kind} literals are not allowed", start, len(token),
+    prefixed = _PREFIXED.get(token[:2].lower())
+    if prefixed and re.fullmatch(prefixed[1], token):
+        raise ExpressionError(f"{prefixed[0]} literals are not allowed", start, len(token),
                               "write the number in decimal")
     if "_" in token and _DECIMAL.fullmatch(token.replace("_", "")):
         raise ExpressionError("underscores in numbers are not allowed", start, len(token),
@@ -227,10 +227,11 @@ def _check_number(text: str, start: int, end: int, limits: Limits) -> None:
                                   start, len(token))
     elif len(token) > 1 and token[0] == "0" and "." not in token:
         plain = token.lstrip("0") or "0"
-        octal = f" (or {int(token, 8)})" if set(token) <= set("01234567") and plain != "0" else ""
-        yaml = f": YAML 1.1 would read {token} as octal {int(token, 8)}" if octal else ""
-        raise ExpressionError(f"leading zeros are not allowed{yaml}", start, len(token),
-                              f"write {plain}{octal}")
+        message, hint = "leading zeros are not allowed", f"write {plain}"
+        if set(token) <= set("01234567") and plain != "0":  # YAML 1.1 octal, e.g. 010 == 8
+            message += f": YAML 1.1 would read {token} as octal {int(token, 8)}"
+            hint += f" (or {int(token, 8)})"
+        raise ExpressionError(message, start, len(token), hint)
 
 
 def _skip_string(text: str, i: int) -> int:
@@ -312,7 +313,6 @@ _REJECTED_NODES = {
     ast.IfExp: "conditional expressions ('a if c else b') are not allowed",
     ast.Lambda: "lambda expressions are not allowed",
     ast.Subscript: "indexing and slicing (x[...]) are not allowed",
-    ast.Slice: "slicing is not allowed",
     ast.List: "lists are not allowed",
     ast.Tuple: "tuples (commas outside a function call) are not allowed",
     ast.Dict: "dicts are not allowed",
@@ -322,13 +322,15 @@ _REJECTED_NODES = {
     ast.DictComp: "comprehensions are not allowed",
     ast.GeneratorExp: "generator expressions are not allowed",
     ast.JoinedStr: "f-strings are not allowed",
-    ast.FormattedValue: "f-strings are not allowed",
     ast.Starred: "starred expressions (*x) are not allowed",
     ast.NamedExpr: "assignment expressions (':=') are not allowed",
     ast.Await: "'await' is not allowed",
     ast.Yield: "'yield' is not allowed",
     ast.YieldFrom: "'yield from' is not allowed",
 }
+# For these, the error points at the symbol right after the given sub-expression.
+_BEFORE_SYMBOL = {ast.Compare: lambda n: n.left, ast.BoolOp: lambda n: n.values[0],
+                  ast.IfExp: lambda n: n.body, ast.Subscript: lambda n: n.value}
 _SYMBOL = re.compile(r"[A-Za-z]+|[<>=!]=|<<|>>|//|\*\*|.")
 
 
@@ -406,15 +408,9 @@ class _Converter:
         handler = self.HANDLERS.get(type(node))
         if handler is not None:
             return handler(self, node)
-        if isinstance(node, ast.Compare):
-            raise self.symbol_error(_REJECTED_NODES[ast.Compare], node.left.end_col_offset)
-        if isinstance(node, ast.BoolOp):
-            raise self.symbol_error(_REJECTED_NODES[ast.BoolOp], node.values[0].end_col_offset)
-        if isinstance(node, ast.IfExp):
-            raise self.symbol_error(_REJECTED_NODES[ast.IfExp], node.body.end_col_offset)
-        if isinstance(node, ast.Subscript):
-            raise self.symbol_error(_REJECTED_NODES[ast.Subscript], node.value.end_col_offset)
         message = _REJECTED_NODES.get(type(node), f"{type(node).__name__} is not allowed")
+        if type(node) in _BEFORE_SYMBOL:  # point at the '<', 'and', 'if' or '['
+            raise self.symbol_error(message, _BEFORE_SYMBOL[type(node)](node).end_col_offset)
         raise self.error(message, node)
 
     def constant(self, node: ast.Constant) -> Node:

@@ -29,7 +29,7 @@ def expression_exercise(text: str, given: list[tuple[str, str]], upstream: list[
     name, body = "f", text
     if m := _ASSIGN.fullmatch(text):
         name, body = m[1], m[2]
-    lines = ["backprop: 1", "id: expr", "given:"]
+    lines = ["backprop: 1", "id: expr", f"title: {json.dumps(text.strip())}", "given:"]
     lines += [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in given] or ["  {}"]
     if not given:
         lines[-2:] = ["given: {}"]

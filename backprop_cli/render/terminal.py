@@ -48,7 +48,7 @@ def trace_group(trace: Trace, heading: str | None = None) -> Group:
     if trace.forward:
         parts += [Text("Forward pass", style="bold underline"), forward_table(trace)]
     if trace.backward or trace.independent:
-        parts.append(Text(f"Backward pass (gradients of {trace.of}, from the output back)",
+        parts.append(Text(f"\nBackward pass (gradients of {trace.of}, from the output back)",
                           style="bold underline"))
         for entry in trace.backward:
             parts.append(backward_lines(entry))
@@ -69,24 +69,24 @@ def report_group(result: FileResult) -> Group:
         head.append(f" — {result.title}")
     if result.error is not None:
         return Group(head, Text(result.error, style="red"))
-    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
-    for _ in range(3):
-        table.add_column()
-    parts: list[RenderableType] = [head, table]
+    parts: list[RenderableType] = [head]
+    key_width = max((len(i.key) for i in result.items), default=0)
     for item in result.items:
-        style = STATUS_STYLE[item.status]
-        table.add_row(Text(f"  {STATUS_MARK[item.status]} {item.status}", style=style),
-                      Text(item.key, style="bold"), _item_summary(item))
+        line = Text(f"  {STATUS_MARK[item.status]} {item.status:<9} ", style=STATUS_STYLE[item.status])
+        line.append(f"{item.key:<{key_width}}  ", style="bold")
+        line.append_text(_item_summary(item))
+        line.rstrip()
+        parts.append(line)
     for item in result.items:
         if item.message:
             parts.append(Text(f"{item.key}: " + item.message, style="red"))
         if item.feedback:
             parts.append(Text(f"{item.key}: {item.feedback}"))
         if item.trace is not None and item.status != "correct":
-            parts.append(trace_group(item.trace, f"How to get {item.key}:"))
+            parts.append(trace_group(item.trace, f"\nHow to get {item.key}:"))
     if result.not_asked:
         parts.append(Text("Not asked, not graded: " + ", ".join(result.not_asked), style="yellow"))
-    parts.append(Text(f"Score: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
+    parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
     return Group(*parts)
 
 

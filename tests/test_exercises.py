@@ -1,0 +1,40 @@
+"""Each shipped exercise: blank (no answers), valid, and solved to hand-computed values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from backprop_cli.exercise import load_exercise
+from backprop_cli.solver import Solution
+
+EXERCISES = Path(__file__).resolve().parent.parent / "exercises"
+R = sp.Rational
+
+# Worked by hand, not by the engine.
+KEYS = {
+    "scalar-product": {"f": 6, "dL/dx": 15, "dL/dw": 10},
+    "linear-model": {"y_hat": 1, "r": -1, "loss": 1, "dloss/dr": -2, "dr/dy_hat": 1,
+                     "dy_hat/dw": 1, "dloss/dy_hat": -2, "dloss/dw": -2},
+    "linear-model-2": {"y_hat": 2, "loss": 4, "dloss/dr": -4, "dy_hat/dw": 2, "dloss/dw": -8},
+    "linear-model-bias": {"y_hat": 3, "loss": 1, "dloss/dr": 2, "dloss/dw": 2, "dloss/db": 2},
+    "sigmoid-chain": {"a1": R(1, 2), "a2": R(1, 2), "C": R(1, 4), "dC/da2": -1, "dC/dz2": R(-1, 4),
+                      "dC/dw2": R(-1, 8), "dC/db2": R(-1, 4), "dC/da1": R(-1, 2), "dC/dz1": R(-1, 8),
+                      "dC/dw1": R(-1, 8), "dC/db1": R(-1, 8)},
+    "fan-out": {"q": -1, "f": -3, "df/dq": 3, "df/dx": 2, "df/dy": 3},
+}
+
+
+def test_every_shipped_exercise_is_pinned():
+    assert sorted(p.stem for p in EXERCISES.glob("*.yaml")) == sorted(KEYS)
+
+
+@pytest.mark.parametrize("name", sorted(KEYS))
+def test_solved_key_matches_hand_computation(name):
+    exercise = load_exercise(EXERCISES / f"{name}.yaml")
+    assert exercise.answers is None, "exercises ship blank"
+    solution = Solution(exercise)
+    got = {str(ask.key): solution.expected(ask.key) for ask in exercise.asks}
+    assert got == {k: sp.Integer(v) if isinstance(v, int) else v for k, v in KEYS[name].items()}
