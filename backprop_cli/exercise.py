@@ -21,7 +21,7 @@ from backprop_cli import expr
 from backprop_cli.engine import Values, evaluate, forward
 from backprop_cli.errors import BackpropError, ExpressionError, Problem, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
-from backprop_cli.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
+from backprop_cli.keys import KEY_FORMS, Key, TrainKey, ValueKey, parse_key
 from backprop_cli.limits import DEFAULT, Limits
 from backprop_cli.yamlsrc import (YMapping, YNode, YScalar, YSequence, load_file, load_text,
                                   node_problem)
@@ -96,15 +96,35 @@ def parse_scalar(scalar: YScalar, limits: Limits = DEFAULT) -> expr.Node:
         raise BackpropError(err.to_problem(location, scalar.source.line(location.line))) from None
 
 
-def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
-    """A number written in the file (a given, a tolerance, an upstream gradient)."""
+@dataclass(frozen=True)
+class Number:
+    """A number as written in the file: its text, exact value, and whether it was a decimal."""
+
+    text: str
+    value: sp.Expr
+    decimal: bool  # written with a decimal point or an exponent, so graded with a tolerance
+
+
+def read_number(node: YNode, what: str, limits: Limits = DEFAULT) -> Number:
+    """A number written in the file: a given, an answer, a tolerance, an upstream gradient."""
     scalar = _scalar(node, what)
     if scalar.is_null:
         raise BackpropError(node_problem(node, f"{what} has no value"))
     if scalar.text.strip().lower() in _YAML11_BOOLS | {"true", "false"}:
         raise BackpropError(node_problem(node, f"{what} must be a number, not '{scalar.text}'"))
     tree = parse_scalar(scalar, limits)
-    return evaluate(tree, {}, where_in(scalar), limits)
+    for name in expr.walk(tree):
+        if isinstance(name, expr.Name) and name.id != "pi":
+            raise BackpropError(where_in(scalar, name.start, name.end).problem(
+                f"{what} must be a number, but '{name.id}' is a name",
+                "write the number itself, e.g. 2 or 3/2 or exp(-1)"))
+    value = evaluate(tree, {}, where_in(scalar), limits)
+    decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
+    return Number(scalar.text.strip(), value, decimal)
+
+
+def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
+    return read_number(node, what, limits).value
 
 
 def _scalar(node: YNode, what: str) -> YScalar:

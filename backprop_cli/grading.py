@@ -12,15 +12,13 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from backprop_cli import expr
-from backprop_cli.engine import evaluate
 from backprop_cli.errors import BackpropError, Problem
-from backprop_cli.exercise import Ask, Exercise, parse_scalar, where_in
+from backprop_cli.exercise import Ask, Exercise, Number, read_number
 from backprop_cli.keys import Key, parse_key
 from backprop_cli.limits import DEFAULT, Limits
 from backprop_cli.numbers import equal, within_tolerance
 from backprop_cli.solver import Solution
-from backprop_cli.yamlsrc import YMapping, YNode, YScalar, YSequence, node_problem
+from backprop_cli.yamlsrc import YMapping, YNode, YScalar
 
 
 class Status(str, enum.Enum):
@@ -28,15 +26,6 @@ class Status(str, enum.Enum):
     INCORRECT = "incorrect"
     MISSING = "missing"
     INVALID = "invalid"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A student's answer, read exactly; ``decimal`` when written with a point or exponent."""
-
-    text: str
-    value: sp.Expr
-    decimal: bool
 
 
 @dataclass
@@ -80,21 +69,7 @@ class Report:
         return sum((v.max_points for v in self.items), sp.Integer(0))
 
 
-def read_answer(node: YNode, limits: Limits = DEFAULT) -> Answer:
-    """An answer's exact value; a BackpropError says why it cannot be read."""
-    if isinstance(node, YSequence):
-        raise BackpropError(node_problem(node, "this answer is a list, but a single number is expected"))
-    if not isinstance(node, YScalar):
-        raise BackpropError(node_problem(node, "this answer is a mapping, but a single number is expected"))
-    if node.text.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
-        raise BackpropError(node_problem(node, f"'{node.text}' is not a number"))
-    tree = parse_scalar(node, limits)
-    decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
-    value = evaluate(tree, {}, where_in(node), limits)
-    return Answer(node.text.strip(), value, decimal)
-
-
-def judge(answer: Answer, expected: sp.Expr, exercise: Exercise) -> bool:
+def judge(answer: Number, expected: sp.Expr, exercise: Exercise) -> bool:
     """Exact answers must be equal; decimal ones within the exercise's tolerance."""
     if answer.decimal:
         tol = exercise.tolerance
@@ -117,26 +92,26 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[Key, YNode], list[str
     return found, unreadable
 
 
-def grade(exercise: Exercise, answers: YMapping | None = None) -> Report:
+def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item."""
     solution = Solution(exercise)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     asked = {ask.key for ask in exercise.asks}
     for ask in exercise.asks:
-        report.items.append(_grade_one(ask, given.get(ask.key), solution))
+        report.items.append(_grade_one(ask, given.get(ask.key), solution, limits))
     report.not_asked = [str(k) for k in given if k not in asked] + unreadable
     return report
 
 
-def _grade_one(ask: Ask, node: YNode | None, solution: Solution) -> Verdict:
+def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
     expected = solution.expected(ask.key)
     verdict = Verdict(ask.key, Status.MISSING, expected, ask.points)
     if node is None or (isinstance(node, YScalar) and node.is_null):
         return verdict
     verdict.answer = node.text.strip() if isinstance(node, YScalar) else None
     try:
-        answer = read_answer(node)
+        answer = read_number(node, "this answer", limits)
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
@@ -160,7 +135,7 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
-        return grade(exercise, answers)
+        return grade(exercise, answers, limits)
     except BackpropError as err:
         report.problems = err.problems
     except Exception as err:  # a bug must not cost the other files their grades

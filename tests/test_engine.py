@@ -178,7 +178,6 @@ def random_graphs(draw):
 
 def _no_ties(steps, given):
     # max is not differentiable at a tie: keep random points away from kinks.
-    syms = {n: sp.Symbol(n) for n in given}
     env = dict(given)
     for name, text in steps.items():
         tree = expr.parse(text)
