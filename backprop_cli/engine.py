@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from backprop_cli import ops
+from backprop_cli.ops import OpError
+from backprop_cli.tensor import Value
 from backprop_cli.errors import BackpropError, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
 from backprop_cli.limits import DEFAULT, Limits
 
-Values = dict[Node, sp.Expr]
+Values = dict[Node, Value]
 
 
-def forward(graph: Graph, given: dict[str, sp.Expr], limits: Limits = DEFAULT) -> Values:
+def forward(graph: Graph, given: dict[str, Value], limits: Limits = DEFAULT) -> Values:
     """The value of every node, exactly; a value outside a function's domain is an error."""
     values: Values = {}
     for node in graph.nodes:
@@ -31,22 +33,20 @@ def forward(graph: Graph, given: dict[str, sp.Expr], limits: Limits = DEFAULT) -
         elif node.role is Role.CONST:
             values[node] = node.const
         else:
-            args = [values[i] for i in node.inputs]
-            values[node] = _apply(node, args, limits)
+            try:
+                values[node] = node.op.apply([values[i] for i in node.inputs], limits, **node.params)
+            except OpError as err:
+                raise _error(node, f"{err}{_context(node)}") from None
     return values
 
 
-def _apply(node: Node, args: list[sp.Expr], limits: Limits) -> sp.Expr:
-    problem = node.op.domain(*args)
-    if problem is None and node.op is ops.POW and args[1].is_number \
-            and abs(args[1]) > limits.max_power_exponent:
-        problem = f"the exponent {args[1]} is too large (the limit is {limits.max_power_exponent})"
-    if problem is None:
-        out = node.op.forward(*args)
-        problem = ops.bad_value(out)
-        if problem is None:
-            return out
-    raise _error(node, f"{problem} (in step '{node.step}', at {node.definition()})")
+_VALUE = "="  # the step name evaluate() uses: not a name anyone wrote
+
+
+def _context(node: Node) -> str:
+    if node.step == _VALUE:
+        return ""
+    return f" (in step '{node.step}', at {node.definition()})"
 
 
 def _error(node: Node, message: str) -> BackpropError:
@@ -57,14 +57,14 @@ def _error(node: Node, message: str) -> BackpropError:
 
 @dataclass(frozen=True)
 class Term:
-    """One consumer's share of a node's gradient: upstream * local."""
+    """One consumer's share of a node's gradient: upstream times the local derivative."""
 
     consumer: Node
     slot: int  # which input of the consumer the node is (x*x has two)
-    upstream: sp.Expr  # d target / d consumer
-    local_symbolic: sp.Expr  # d consumer / d node, over the consumer's inputs and output
-    local: sp.Expr  # its value
-    value: sp.Expr  # upstream * local
+    upstream: Value  # d target / d consumer
+    local_symbolic: sp.Expr | None  # elementwise ops: d consumer / d node over node names
+    local: Value | None  # its value (None for tensor ops, whose rule is a VJP)
+    value: Value  # this path's contribution
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def symbol(node: Node) -> sp.Expr:
     return node.const if node.role is Role.CONST else sp.Symbol(node.name)
 
 
-def backward(graph: Graph, values: Values, target: Node, seed: sp.Expr = sp.Integer(1),
+def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Integer(1),
              outside: str | None = None) -> Backward:
     result = Backward(graph, target, seed, outside, values)
     grads = result.grads
@@ -114,24 +114,20 @@ def backward(graph: Graph, values: Values, target: Node, seed: sp.Expr = sp.Inte
         if node.op is None:
             continue
         args = [values[i] for i in node.inputs]
-        syms = [symbol(i) for i in node.inputs]
-        for slot, (inp, local_rule) in enumerate(zip(node.inputs, node.op.local)):
+        for slot, inp in enumerate(node.inputs):
             if inp.role is Role.CONST:
                 continue
-            local = _expr(local_rule(*args, values[node]))
-            if (problem := ops.bad_value(local)) is not None:
-                raise _error(node, f"the derivative of {node.definition()} with respect to "
-                                   f"{inp.label} is undefined here: {problem}")
-            local_sym = _expr(local_rule(*syms, sp.Symbol(node.name)))
-            value = grads[node] * local
+            try:
+                value, local = node.op.pull(slot, grads[node], args, values[node], **node.params)
+            except OpError as err:
+                raise _error(node, f"{err}{_context(node)}") from None
+            local_sym = None
+            if isinstance(node.op, ops.Op):
+                syms = [symbol(i) for i in node.inputs]
+                local_sym = ops.as_expr(node.op.local[slot](*syms, sp.Symbol(node.name)))
             terms.setdefault(inp, []).append(Term(node, slot, grads[node], local_sym, local, value))
-            grads[inp] = grads.get(inp, sp.Integer(0)) + value
+            grads[inp] = value if inp not in grads else grads[inp] + value
     return result
-
-
-def _expr(x) -> sp.Expr:
-    """Local rules may return plain ints (the 1 of an addition)."""
-    return x if isinstance(x, sp.Basic) else sp.Integer(x)
 
 
 def evaluate(tree, given: dict[str, sp.Expr], where: Where, limits: Limits = DEFAULT) -> sp.Expr:
@@ -140,6 +136,6 @@ def evaluate(tree, given: dict[str, sp.Expr], where: Where, limits: Limits = DEF
     It goes through the same graph and forward pass as an exercise, so an
     answer's ``log(0)`` fails exactly as a step's would.
     """
-    step = StepSource("=", tree, lambda start, end: where, where)
+    step = StepSource(_VALUE, tree, lambda start, end: where, where)
     graph = build_graph([(name, where) for name in given], [step], limits)
-    return forward(graph, given, limits)[graph.by_name["="]]
+    return forward(graph, given, limits)[graph.by_name[_VALUE]]

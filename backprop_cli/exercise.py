@@ -19,11 +19,11 @@ import sympy as sp
 
 from backprop_cli import expr
 from backprop_cli.engine import Values, evaluate, forward
-from backprop_cli.errors import BackpropError, ExpressionError, Problem, Where
+from backprop_cli.errors import BackpropError, ExpressionError, Location, Problem, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
 from backprop_cli.keys import KEY_FORMS, Key, TrainKey, ValueKey, parse_key
 from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.yamlsrc import (YMapping, YNode, YScalar, YSequence, load_file, load_text,
+from backprop_cli.yamlsrc import (Source, YMapping, YNode, YScalar, YSequence, load_file,
                                   node_problem)
 
 FORMAT_VERSION = 1
@@ -161,9 +161,42 @@ def load_exercise(path: str | os.PathLike, limits: Limits = DEFAULT,
     return _Reader(root, name, Path(path).stem, limits).read()
 
 
-def load_exercise_text(text: str, name: str, limits: Limits = DEFAULT) -> Exercise:
-    """An exercise from text (``explain --expr`` writes one)."""
-    return _Reader(load_text(text, name, limits), name, "exercise", limits).read()
+def load_expression(expression: str, given: list[str], upstream: list[str],
+                    limits: Limits = DEFAULT) -> Exercise:
+    """A one-step exercise from command-line text (``explain --expr``).
+
+    Each argument is its own source, so an error points into what the user
+    typed (``--given:1:3``), not into a document they never saw.
+    """
+    def scalar(option: str, text: str, start: int, end: int) -> YScalar:
+        source = Source(option, text)
+        return YScalar(source.location(start), source, text[start:end], "plain", start, end)
+
+    def pairs(option: str, items: list[str]) -> YMapping:
+        result = YMapping(Location(option, 1, 1), Source(option, ""), [])
+        for item in items:
+            key = item.partition("=")[0]
+            result.items.append((scalar(option, item, 0, len(key.rstrip())),
+                                 scalar(option, item, len(key) + 1, len(item))))
+        return result
+
+    name, start = "f", 0
+    if m := re.match(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)", expression):
+        name, start = m[1], m.end()
+    start += len(expression[start:]) - len(expression[start:].lstrip())
+    def mapping(option: str, items) -> YMapping:
+        return YMapping(Location(option, 1, 1), Source(option, expression), items)
+
+    step = (scalar("--expr", name, 0, len(name)), scalar("--expr", expression, start, len(expression)))
+    root = mapping("--expr", [
+        (scalar("--expr", "backprop", 0, 8), scalar("--expr", "1", 0, 1)),
+        (scalar("--expr", "title", 0, 5), scalar("--expr", expression, 0, len(expression))),
+        (scalar("--given", "given", 0, 5), pairs("--given", given)),
+        (scalar("--expr", "steps", 0, 5), mapping("--expr", [step])),
+    ])
+    if upstream:
+        root.items.append((scalar("--upstream", "upstream", 0, 8), pairs("--upstream", upstream)))
+    return _Reader(root, "--expr", "expr", limits).read()
 
 
 class _Reader:
@@ -271,6 +304,9 @@ class _Reader:
         given = _Given()
         mapping = self.mapping(node, "given")
         for key, value in self.names(mapping, "given") if mapping else []:
+            if key.text in given.values:  # YAML rejects duplicate keys; --given may repeat one
+                self.problems.append(node_problem(key, f"given '{key.text}' is defined twice"))
+                continue
             number = self.attempt(constant, value, f"given '{key.text}'", self.limits)
             given.add(key.text, number if number is not None else sp.Integer(0), where_of(key))
         return given

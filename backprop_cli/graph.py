@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import difflib
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import sympy as sp
 
-from backprop_cli import expr, ops
+from backprop_cli import expr, ops, tensor_ops
 from backprop_cli.errors import BackpropError, Problem, Where
 from backprop_cli.limits import DEFAULT, Limits
 
@@ -31,12 +31,13 @@ class Role(enum.Enum):
 class Node:
     name: str
     role: Role
-    op: ops.Op | None = None
+    op: ops.Op | tensor_ops.TensorOp | None = None
     inputs: tuple["Node", ...] = ()
     const: sp.Expr | None = None
     where: Where | None = None
     step: str | None = None  # the step a STEP or PART node belongs to
     index: int = -1  # position in the graph's topological order
+    params: dict = field(default_factory=dict)  # conv2d's stride and padding
 
     @property
     def label(self) -> str:
@@ -47,7 +48,9 @@ class Node:
         return self.name
 
     def definition(self) -> str:
-        return self.op.form.format(*(i.label for i in self.inputs)) if self.op else self.role.value
+        if self.op is None:
+            return self.role.value
+        return self.op.form.format(*(i.label for i in self.inputs), **self.params)
 
     def __repr__(self) -> str:
         return f"Node({self.name!r})"
@@ -184,24 +187,39 @@ class _Builder:
                 return self.constant(-tree.operand.value, tree)
             return self.make(ops.NEG, (self.lower(tree.operand),), tree, top)
         if isinstance(tree, expr.Binary):
-            if tree.op == "@":
-                return self.unsupported("the matrix product '@'", tree)
             args = (self.lower(tree.left), self.lower(tree.right))
-            return self.make(ops.BINARY[tree.op], args, tree, top)
+            op = tensor_ops.MATMUL if tree.op == "@" else ops.BINARY[tree.op]
+            return self.make(op, args, tree, top)
         if isinstance(tree, expr.Call):
-            if tree.func in ops.TENSOR_FUNCTIONS:
-                return self.unsupported(f"the tensor function '{tree.func}'", tree)
             args = tuple(self.lower(a) for a in tree.args)
+            if tree.func in tensor_ops.FUNCTIONS:
+                op = tensor_ops.FUNCTIONS[tree.func]
+                return self.make(op, args, tree, top, self.params(op, tree))
             return self.make(ops.FUNCTIONS[tree.func], args, tree, top)
         raise TypeError(f"unexpected expression node {tree!r}")  # the parser's tree is closed
 
-    def make(self, op: ops.Op, args: tuple[Node, ...], tree: expr.Node, top: bool) -> Node:
+    def params(self, op: tensor_ops.TensorOp, tree: expr.Call) -> dict:
+        """conv2d's stride (default 1) and padding (default 0): whole numbers written out."""
+        params = {"stride": 1, "padding": 0} if op.params else {}
+        for name, value in tree.kwargs:
+            number = value.value if isinstance(value, expr.Num) else None
+            low = 1 if name == "stride" else 0
+            if number is None or not number.is_Integer or number < low or number > 100:
+                self.problems.append(self.step.locate(value.start, value.end).problem(
+                    f"{name} must be a whole number from {low} to 100"))
+                raise _Abandon
+            params[name] = int(number)
+        return params
+
+    def make(self, op, args: tuple[Node, ...], tree: expr.Node, top: bool,
+             params: dict | None = None) -> Node:
         if top:
             name, role = self.step.name, Role.STEP
         else:
             name, role = self.part_name(), Role.PART
         where = self.step.locate(tree.start, tree.end)
-        return self.graph.add(Node(name, role, op, args, where=where, step=self.step.name))
+        return self.graph.add(Node(name, role, op, args, where=where, step=self.step.name,
+                                   params=params or {}))
 
     def part_name(self) -> str:
         while True:
@@ -238,12 +256,6 @@ class _Builder:
                 "names must be givens or earlier steps" + (f": {', '.join(known)}" if known else ""))
             self.problems.append(where.problem(f"unknown name '{tree.id}'", hint))
         return self.graph.add(Node(tree.id, Role.CONST, const=sp.Integer(0)))  # placeholder; build fails
-
-    def unsupported(self, what: str, tree: expr.Node) -> Node:
-        self.problems.append(self.step.locate(tree.start, tree.end).problem(
-            f"{what} needs tensor values, which this version does not support yet"))
-        raise _Abandon
-
 
 class _Abandon(Exception):
     """Stop lowering the current step; its problem has been recorded."""

@@ -20,8 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import sympy as sp
 from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
+
+from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.tensor import (Value, broadcast_shape, elementwise, entries, is_tensor, shape,
+                                 shape_text, unbroadcast)
 
 Local = Callable[..., sp.Expr]
 Domain = Callable[..., "str | None"]
@@ -31,8 +36,14 @@ def _no_domain(*args: sp.Expr) -> str | None:
     return None
 
 
+class OpError(Exception):
+    """An input outside an op's domain or of the wrong shape; the engine adds where."""
+
+
 @dataclass(frozen=True)
 class Op:
+    """An elementwise op: scalar rules, applied entry by entry to tensors."""
+
     name: str
     form: str  # how the trace writes it, over the inputs' names: "{0}*{1}"
     forward: Callable[..., sp.Expr]
@@ -42,6 +53,50 @@ class Op:
     @property
     def arity(self) -> int:
         return len(self.local)
+
+    def apply(self, args: list[Value], limits: Limits = DEFAULT) -> Value:
+        if broadcast_shape([shape(a) for a in args]) is None:
+            raise OpError(f"{self.form.format(*'ab')} needs operands of the same shape (or a "
+                          f"scalar), but the shapes are {' and '.join(shape_text(shape(a)) for a in args)}")
+        out = elementwise(lambda *xs: _checked(self, xs, limits), *args)
+        return out
+
+    def pull(self, slot: int, g: Value, args: list[Value], out: Value) -> tuple[Value, Value]:
+        """(this input's share of the gradient, the local derivative), entry by entry."""
+        local = elementwise(lambda *xs: as_expr(self.local[slot](*xs)), *args, out)
+        for entry in entries(local):
+            if (problem := bad_value(entry)) is not None:
+                raise OpError(f"the derivative is undefined here: {problem}")
+        return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(args[slot])), local
+
+    def entry_partials(self, slot, index, args, out, sym, out_sym):
+        """d out[k] / d input[index] for every k it reaches: (k, value, symbolic)."""
+        s = shape(out)
+        reached = [index] if shape(args[slot]) == s else list(np.ndindex(*s)) if s else [()]
+        rows = []
+        for k in reached:
+            at = [a[k] if is_tensor(a) else a for a in args]
+            symbols = [sym(i, k if is_tensor(a) else ()) for i, a in enumerate(args)]
+            rows.append((k, as_expr(self.local[slot](*at, out[k] if k else out)),
+                         as_expr(self.local[slot](*symbols, out_sym(k)))))
+        return rows
+
+
+def _checked(op: Op, xs, limits: Limits) -> sp.Expr:
+    problem = op.domain(*xs)
+    if problem is None and op is POW and xs[1].is_number and abs(xs[1]) > limits.max_power_exponent:
+        problem = f"the exponent {xs[1]} is too large (the limit is {limits.max_power_exponent})"
+    if problem is None:
+        value = op.forward(*xs)
+        problem = bad_value(value)
+        if problem is None:
+            return value
+    raise OpError(problem)
+
+
+def as_expr(x) -> sp.Expr:
+    """Local rules may return plain ints (the 1 of an addition)."""
+    return x if isinstance(x, sp.Basic) else sp.Integer(x)
 
 
 def _numeric(*args: sp.Expr) -> bool:
@@ -125,8 +180,6 @@ SOFTPLUS = _unary("softplus", lambda z: log(1 + exp(z)), lambda z, out: 1 / (1 +
 BINARY = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "**": POW}
 FUNCTIONS = {op.name: op for op in (EXP, LOG, SQRT, SIN, COS, TAN, TANH, SIGMOID, RELU, ABS,
                                     SOFTPLUS, MAX, MIN)}
-# Parsed by the expression language but computed in the tensor part of the engine.
-TENSOR_FUNCTIONS = frozenset({"sum", "mean", "transpose", "softmax", "conv2d"})
 
 
 def bad_value(value: sp.Expr) -> str | None:

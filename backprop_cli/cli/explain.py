@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import re
-
 import click
 
 from backprop_cli.cli.common import color_option, friendly_errors
 
 FORMATS = ["text", "markdown", "json"]
-_ASSIGN = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)(.*)", re.S)
 
 
-def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
-    pairs = []
+def _pairs(values: tuple[str, ...], option: str) -> list[str]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise click.BadParameter(f"'{item}' should look like name=value, e.g. x=2", param_hint=option)
-        pairs.append((name.strip(), value.strip()))
-    return pairs
-
-
-def expression_exercise(text: str, given: list[tuple[str, str]], upstream: list[tuple[str, str]]) -> str:
-    """A one-step exercise file for --expr.  Every user string is JSON-quoted,
-    which is a valid YAML double-quoted scalar, so no text can change the structure."""
-    name, body = "f", text
-    if m := _ASSIGN.fullmatch(text):
-        name, body = m[1], m[2]
-    lines = ["backprop: 1", "id: expr", f"title: {json.dumps(text.strip())}", "given:"]
-    lines += [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in given] or ["  {}"]
-    if not given:
-        lines[-2:] = ["given: {}"]
-    lines += ["steps:", f"  {json.dumps(name)}: {json.dumps(body.strip())}"]
-    if upstream:
-        lines += ["upstream:"] + [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in upstream]
-    return "\n".join(lines) + "\n"
+    return list(values)
 
 
 @click.command()
@@ -53,7 +31,7 @@ def expression_exercise(text: str, given: list[tuple[str, str]], upstream: list[
 def explain(file, expression, given, upstream, of, wrt, fmt, color) -> None:
     """Print the forward pass and the backward pass, step by step, for FILE (or --expr)."""
     from backprop_cli.errors import BackpropError
-    from backprop_cli.exercise import load_exercise, load_exercise_text
+    from backprop_cli.exercise import load_exercise, load_expression
     from backprop_cli.solver import Solution
     from backprop_cli.trace import make_trace
 
@@ -62,8 +40,7 @@ def explain(file, expression, given, upstream, of, wrt, fmt, color) -> None:
     if file is not None and (given or upstream):
         raise click.UsageError("--given and --upstream go with --expr; a file has its own")
     if expression is not None:
-        text = expression_exercise(expression, _pairs(given, "--given"), _pairs(upstream, "--upstream"))
-        exercise = load_exercise_text(text, "--expr")
+        exercise = load_expression(expression, _pairs(given, "--given"), _pairs(upstream, "--upstream"))
     else:
         exercise = load_exercise(file)
     solution = Solution(exercise)

@@ -1,0 +1,757 @@
+"""The ``backprop`` command line, end to end, against SPEC.md (commands, exit codes, JSON).
+
+Almost everything goes through click's CliRunner (in-process, fast); a subprocess is
+used only where the process itself is the point: import time, ``python -m``, and
+whether piped output carries ANSI escape codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from backprop_cli import __version__
+from backprop_cli.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = sorted((ROOT / "exercises").glob("*.yaml"))
+FILLED = ROOT / "tests" / "data" / "filled"
+BROKEN = ROOT / "tests" / "data" / "broken"
+LINEAR = ROOT / "exercises" / "linear-model.yaml"
+SIGMOID = ROOT / "exercises" / "sigmoid-chain.yaml"
+ANSI = "\x1b["
+
+
+def run(*args, code: int | None = 0, **env):
+    """Invoke ``backprop ARGS`` in-process; assert the exit code (None: don't) and no traceback."""
+    environment = {"NO_COLOR": "1", "COLUMNS": "100", **env}
+    result = CliRunner(env=environment).invoke(main, [str(a) for a in args], prog_name="backprop")
+    shown = (f"backprop {' '.join(map(str, args))}\n--- exit {result.exit_code}\n"
+             f"--- stdout:\n{result.stdout}\n--- stderr:\n{result.stderr}\n"
+             f"--- exception: {result.exception!r}")
+    if code is not None:
+        assert result.exit_code == code, shown
+    assert result.exception is None or isinstance(result.exception, SystemExit), shown
+    assert "Traceback" not in result.output, shown
+    return result
+
+
+def text_of(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def exercise_data(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def solved(path: Path) -> list[tuple[str, str]]:
+    """``backprop solve PATH`` as (key, value text) pairs, without the ``exercise:`` line."""
+    out = run("solve", path).stdout
+    pairs = []
+    for line in out.splitlines():
+        key, sep, value = line.partition(": ")
+        assert sep, f"not a 'key: value' line in solve output: {line!r}"
+        if key != "exercise":
+            pairs.append((key, value))
+    return pairs
+
+
+def with_answers(path: Path, pairs, extra: str = "") -> str:
+    """The exercise text with ``extra`` top-level lines and an ``answers:`` mapping appended."""
+    lines = [f"  {key}: {value}" for key, value in pairs]
+    return text_of(path) + extra + "answers:\n" + "\n".join(lines) + "\n"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    target = tmp_path / name
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def check_json(*args, code: int) -> dict:
+    return json.loads(run("check", *args, "--format", "json", code=code).stdout)
+
+
+def items_by_key(document: dict, index: int = 0) -> dict:
+    return {item["key"]: item for item in document["exercises"][index]["items"]}
+
+
+def is_grad(key: str) -> bool:
+    return "/" in key
+
+
+# --- version and help ----------------------------------------------------------------
+
+
+def test_version():
+    result = run("--version")
+    assert __version__ in result.stdout
+    assert "backprop" in result.stdout
+
+
+def test_help():
+    out = run("--help").stdout
+    assert out.startswith("Usage: backprop")
+    for command in ("check", "explain", "solve", "validate"):
+        assert command in out
+
+
+@pytest.mark.parametrize("command,usage", [
+    ("check", "Usage: backprop check [OPTIONS] FILES..."),
+    ("explain", "Usage: backprop explain [OPTIONS] [FILE]"),
+    ("solve", "Usage: backprop solve [OPTIONS] FILE"),
+    ("validate", "Usage: backprop validate [OPTIONS] FILES..."),
+])
+def test_command_help(command, usage):
+    out = run(command, "--help").stdout
+    assert out.startswith(usage), out
+    assert "--help" in out
+
+
+def test_help_does_not_import_sympy():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "backprop_cli", "--help"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout
+    assert "backprop_cli" in proc.stderr  # the import-time report is really there
+    sympy_lines = [line for line in proc.stderr.splitlines() if "sympy" in line]
+    assert not sympy_lines, "\n".join(sympy_lines[:10])
+
+
+def test_python_dash_m_version():
+    proc = subprocess.run([sys.executable, "-m", "backprop_cli", "--version"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert __version__ in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+# --- solve: the key that check tests take their answers from ----------------------------
+
+
+SOLUTIONS = {  # worked by hand from each exercise's prompt
+    "fan-out": {"q": "-1", "f": "-3", "df/dq": "3", "df/dx": "2", "df/dy": "3"},
+    "linear-model": {"y_hat": "1", "r": "-1", "loss": "1", "dloss/dr": "-2", "dr/dy_hat": "1",
+                     "dy_hat/dw": "1", "dloss/dy_hat": "-2", "dloss/dw": "-2"},
+    "linear-model-2": {"y_hat": "2", "loss": "4", "dloss/dr": "-4", "dy_hat/dw": "2",
+                       "dloss/dw": "-8"},
+    "linear-model-bias": {"y_hat": "3", "loss": "1", "dloss/dr": "2", "dloss/dw": "2",
+                          "dloss/db": "2"},
+    "scalar-product": {"f": "6", "dL/dx": "15", "dL/dw": "10"},
+    "sigmoid-chain": {"a1": "1/2", "a2": "1/2", "C": "1/4", "dC/da2": "-1", "dC/dz2": "-1/4",
+                      "dC/dw2": "-1/8", "dC/db2": "-1/4", "dC/da1": "-1/2", "dC/dz1": "-1/8",
+                      "dC/dw1": "-1/8", "dC/db1": "-1/8"},
+}
+
+
+def test_every_shipped_exercise_has_a_pinned_solution():
+    assert sorted(p.stem for p in EXERCISES) == sorted(SOLUTIONS)
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_solve_json_pins_the_hand_worked_values(path):
+    document = json.loads(run("solve", path, "--format", "json").stdout)
+    assert document == SOLUTIONS[path.stem]
+    assert all(isinstance(v, str) for v in document.values())
+    assert list(document) == exercise_data(path)["ask"]  # the asked keys, in order
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_solve_yaml_is_an_answers_file(path):
+    out = run("solve", path).stdout
+    loaded = yaml.safe_load(out)
+    assert isinstance(loaded, dict)
+    assert loaded.pop("exercise") == path.stem
+    assert {k: str(v) for k, v in loaded.items()} == SOLUTIONS[path.stem]
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_solve_round_trips_through_check_answers(path, tmp_path):
+    key = write(tmp_path, "key.yaml", run("solve", path).stdout)
+    result = run("check", path, "--answers", key, code=0)
+    assert "incorrect" not in result.stdout
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_solve_all_has_every_step_and_every_gradient_of_the_loss(path):
+    data = exercise_data(path)
+    document = json.loads(run("solve", path, "--all", "--format", "json").stdout)
+    loss = next(iter(data["upstream"])) if "upstream" in data else list(data["steps"])[-1]
+    for step in data["steps"]:
+        assert step in document, (step, document)
+    for given in data["given"]:
+        assert f"d{loss}/d{given}" in document, (given, document)
+    for key, value in SOLUTIONS[path.stem].items():  # where they overlap, the same values
+        if key in document:
+            assert document[key] == value
+
+
+def test_solve_all_yaml():
+    loaded = yaml.safe_load(run("solve", SIGMOID, "--all").stdout)
+    assert {"z1", "a1", "z2", "a2", "C"} <= set(loaded)
+    assert {"dC/dx", "dC/dw1", "dC/db1", "dC/dw2", "dC/db2", "dC/dy"} <= set(loaded)
+    assert str(loaded["dC/dw1"]) == "-1/8"
+    assert str(loaded["a2"]) == "1/2"
+
+
+def test_solve_missing_file():
+    result = run("solve", "no-such-exercise.yaml", code=2)
+    assert "no-such-exercise.yaml" in result.output
+
+
+# --- check: each shipped exercise, right, wrong, and hidden --------------------------------
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_check_solved_copy_is_all_correct(path, tmp_path):
+    filled = write(tmp_path, path.name, with_answers(path, solved(path)))
+    out = run("check", filled, code=0).stdout
+    n = len(solved(path))
+    assert f"Score: {n}/{n}" in out
+    assert "incorrect" not in out and "missing" not in out
+
+
+def wrong_copy(path: Path, tmp_path: Path, extra: str = "", wrong: str = "12345"):
+    """A filled copy with the last asked gradient answered ``wrong``; returns (file, key, expected)."""
+    pairs = solved(path)
+    index = max(i for i, (k, _) in enumerate(pairs) if is_grad(k))
+    key, _ = pairs[index]
+    pairs[index] = (key, wrong)
+    filled = write(tmp_path, path.name, with_answers(path, pairs, extra))
+    return filled, key, SOLUTIONS[path.stem][key]
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_check_one_wrong_gradient(path, tmp_path):
+    filled, key, expected = wrong_copy(path, tmp_path)
+    out = run("check", filled, code=1).stdout
+    row = next(line for line in out.splitlines() if "incorrect" in line)
+    assert key in row
+    assert "12345" in row and f"expected {expected}" in row, row
+    assert f"How to get {key}" in out
+    assert "Backward pass" in out
+    assert any(line.startswith("∂") for line in out.splitlines())
+    of, wrt = key[1:].split("/d")
+    target = [line for line in out.splitlines() if line.startswith(f"∂{of}/∂{wrt} = ")]
+    assert target, out  # the slice reaches the asked gradient ...
+    last = gradient_block(out, f"∂{of}/∂{wrt}")[-1].strip()  # ... and ends at its value
+    assert last == f"= {expected}" or last.startswith(f"= {expected}  ≈"), out
+    n = len(SOLUTIONS[path.stem])
+    assert f"Score: {n - 1}/{n}" in out
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_check_hide_expected(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the word "expected" is in the temporary directory's name
+    filled, key, expected = wrong_copy(path, tmp_path, extra="hide_expected: true\n")
+    filled = Path(filled.name)
+    result = run("check", filled, code=1)
+    out = result.output
+    assert "incorrect" in out and "12345" in out
+    assert "expected" not in out
+    assert "How to get" not in out and "Backward pass" not in out
+    assert not any(line.startswith("∂") for line in out.splitlines())
+    document = check_json(filled, code=1)
+    for item in document["exercises"][0]["items"]:
+        assert item["expected"] is None, item
+    assert items_by_key(document)[key]["status"] == "incorrect"
+
+
+def test_check_hide_expected_never_prints_the_value(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no digits from a temporary directory in the output
+    Path("hidden.yaml").write_text(
+        "backprop: 1\ntitle: Hidden\ngiven:\n  x: 7\n  w: 3\nsteps:\n  f: x * w\n  loss: f**2\n"
+        "ask:\n  - dloss/dw\nhide_expected: true\nanswers:\n  dloss/dw: 5\n", encoding="utf-8")
+    # dloss/dw = 2 * f * x = 2 * 21 * 7 = 294
+    assert json.loads(run("solve", "hidden.yaml", "--format", "json").stdout) == {"dloss/dw": "294"}
+    for fmt in ("text", "json"):
+        result = run("check", "hidden.yaml", "--format", fmt, code=1)
+        assert "294" not in result.output and "441" not in result.output, result.output
+        assert "21" not in result.output
+    item = items_by_key(check_json("hidden.yaml", code=1))["dloss/dw"]
+    assert item["status"] == "incorrect" and item["expected"] is None and item["answer"] == "5"
+
+
+# --- check: statuses -----------------------------------------------------------------------
+
+
+def linear_with(tmp_path: Path, answers: dict[str, str], name: str = "ex.yaml") -> Path:
+    return write(tmp_path, name, with_answers(LINEAR, list(answers.items())))
+
+
+def test_check_missing_answer(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"])
+    del answers["dloss/dw"]
+    filled = linear_with(tmp_path, answers)
+    out = run("check", filled, code=1).stdout
+    row = next(line for line in out.splitlines() if "dloss/dw " in line)
+    assert "missing" in row and "no answer" in row
+    item = items_by_key(check_json(filled, code=1))["dloss/dw"]
+    assert item["status"] == "missing" and item["answer"] is None
+    assert item["points"] == 0 and item["max_points"] == 1
+    assert item["expected"] == "-2"
+
+
+def test_check_invalid_answer_message_names_no_phantom_step(tmp_path):
+    """An answer is not a step: 'log(0)' must not be reported as being 'in step '=''."""
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dw": "log(0)"})
+    item = items_by_key(check_json(linear_with(tmp_path, answers), code=1))["dloss/dw"]
+    assert item["status"] == "invalid"
+    assert "step '='" not in item["message"], item["message"]
+
+
+def test_check_answers_file_duplicate_key(tmp_path):
+    key = write(tmp_path, "key.yaml", "y_hat: 1\ny_hat: 2\n")
+    result = run("check", LINEAR, "--answers", key, code=2)
+    assert f"{key}:2:1: " in result.stderr and "duplicate key 'y_hat'" in result.stderr
+
+
+def test_check_answers_of_the_wrong_type(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"], **{"y_hat": "true", "r": "[1]", "loss": "{a: 1}"})
+    items = items_by_key(check_json(linear_with(tmp_path, answers), code=1))
+    for key in ("y_hat", "r", "loss"):
+        assert items[key]["status"] == "invalid", items[key]
+        assert items[key]["message"].startswith(str(tmp_path / "ex.yaml") + ":"), items[key]
+
+
+def test_check_empty_answer_is_missing(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dw": ""})
+    item = items_by_key(check_json(linear_with(tmp_path, answers), code=1))["dloss/dw"]
+    assert item["status"] == "missing"
+
+
+@pytest.mark.parametrize("answer,col_offset,fragment", [
+    ("2x", 1, "2*x"),  # the operator is missing before the x
+    ("log(0)", 0, "log"),
+    ("1/0", 0, "zero"),
+    ("(1", 0, "("),
+])
+def test_check_invalid_answer(tmp_path, answer, col_offset, fragment):
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dw": answer})
+    filled = linear_with(tmp_path, answers)
+    text = filled.read_text(encoding="utf-8").splitlines()
+    line = next(i for i, t in enumerate(text, 1) if t.startswith("  dloss/dw: "))
+    col = len("  dloss/dw: ") + 1 + col_offset
+    where = f"{filled}:{line}:{col}"
+    out = run("check", filled, code=1).stdout
+    row = next(line for line in out.splitlines() if "dloss/dw " in line)
+    assert "invalid" in row
+    assert where in out, out
+    item = items_by_key(check_json(filled, code=1))["dloss/dw"]
+    assert item["status"] == "invalid" and item["points"] == 0
+    assert item["answer"] == answer
+    assert item["message"].startswith(where), item["message"]
+    assert fragment in item["message"]
+
+
+@pytest.mark.parametrize("answer,status", [
+    ("-2.0001", "correct"),  # |error| 1e-4 <= 1e-9 + 1e-3 * 2
+    ("-1.999", "correct"),
+    ("-2.01", "incorrect"),  # 1e-2 > 2e-3
+    ("-2.", "correct"),
+    ("-2e0", "correct"),
+    ("2", "incorrect"),
+    ("-2", "correct"),
+])
+def test_check_decimal_tolerance(tmp_path, answer, status):
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dw": answer})
+    filled = linear_with(tmp_path, answers)
+    item = items_by_key(check_json(filled, code=0 if status == "correct" else 1))["dloss/dw"]
+    assert item["status"] == status, item
+
+
+def test_check_custom_tolerance(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dw": "-2.01"})
+    filled = write(tmp_path, "ex.yaml", with_answers(LINEAR, list(answers.items()),
+                                                     extra="tolerance:\n  rel: 0.01\n"))
+    assert items_by_key(check_json(filled, code=0))["dloss/dw"]["status"] == "correct"
+
+
+@pytest.mark.parametrize("answer,status", [
+    ('"-1/8"', "correct"),
+    ("-0.125", "correct"),
+    ('"-2/16"', "correct"),
+    ('"-1/9"', "incorrect"),
+    ("-0.13", "incorrect"),
+])
+def test_check_fraction_answers(tmp_path, answer, status):
+    pairs = [(k, json.dumps(v)) for k, v in SOLUTIONS["sigmoid-chain"].items()]
+    pairs = [(k, answer if k == "dC/dw1" else v) for k, v in pairs]
+    filled = write(tmp_path, "sig.yaml", with_answers(SIGMOID, pairs))
+    document = check_json(filled, code=0 if status == "correct" else 1)
+    assert items_by_key(document)["dC/dw1"]["status"] == status
+    assert items_by_key(document)["dC/dw1"]["expected"] == "-1/8"
+
+
+def test_check_not_asked(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dx": "-2", "dloss/dy": "2"})
+    filled = linear_with(tmp_path, answers)
+    out = run("check", filled, code=0).stdout
+    line = next(line for line in out.splitlines() if "Not asked" in line)
+    assert "dloss/dx" in line and "dloss/dy" in line
+    exercise = check_json(filled, code=0)["exercises"][0]
+    assert sorted(exercise["not_asked"]) == ["dloss/dx", "dloss/dy"]
+    assert "dloss/dx" not in {i["key"] for i in exercise["items"]}
+    assert exercise["score"] == exercise["max_score"] == 8
+
+
+# --- check --format json: the SPEC shape ------------------------------------------------------
+
+TOP_KEYS = {"version", "score", "max_score", "exercises"}
+EXERCISE_KEYS = {"file", "id", "title", "error", "score", "max_score", "items"}
+ITEM_KEYS = {"key", "status", "answer", "expected", "points", "max_points", "diagnosis", "feedback"}
+EXTENSIONS = {"exercise": {"not_asked"}, "item": {"message"}}  # additions SPEC allows
+
+
+def assert_spec_shape(document: dict) -> None:
+    assert set(document) == TOP_KEYS
+    assert document["version"] == 1
+    assert isinstance(document["exercises"], list)
+    for exercise in document["exercises"]:
+        assert EXERCISE_KEYS <= set(exercise) <= EXERCISE_KEYS | EXTENSIONS["exercise"], set(exercise)
+        assert isinstance(exercise["file"], str)
+        assert exercise["error"] is None or isinstance(exercise["error"], str)
+        if exercise["error"] is not None:
+            assert exercise["items"] == []
+        for item in exercise["items"]:
+            assert ITEM_KEYS <= set(item) <= ITEM_KEYS | EXTENSIONS["item"], set(item)
+            assert item["status"] in ("correct", "incorrect", "missing", "invalid")
+            assert item["answer"] is None or isinstance(item["answer"], str)
+            assert item["expected"] is None or isinstance(item["expected"], str)
+            assert isinstance(item["points"], float) and isinstance(item["max_points"], float)
+            assert item["points"] == (item["max_points"] if item["status"] == "correct" else 0.0)
+        assert exercise["score"] == sum(i["points"] for i in exercise["items"])
+        assert exercise["max_score"] == sum(i["max_points"] for i in exercise["items"])
+        assert isinstance(exercise["score"], float) and isinstance(exercise["max_score"], float)
+    assert document["score"] == sum(e["score"] for e in document["exercises"])
+    assert document["max_score"] == sum(e["max_score"] for e in document["exercises"])
+
+
+def test_check_json_shape():
+    document = check_json(FILLED / "linear-model-wrong.yaml", code=1)
+    assert_spec_shape(document)
+    exercise = document["exercises"][0]
+    assert exercise["file"] == str(FILLED / "linear-model-wrong.yaml")
+    assert exercise["id"] == "linear-model"
+    assert exercise["title"] == "Linear model with a squared loss"
+    assert exercise["error"] is None
+    assert [i["key"] for i in exercise["items"]] == list(SOLUTIONS["linear-model"])
+    assert (document["score"], document["max_score"]) == (7.0, 8.0)
+    wrong = items_by_key(document)["dloss/dw"]
+    assert wrong == {**wrong, "key": "dloss/dw", "status": "incorrect", "answer": "7",
+                     "expected": "-2", "points": 0.0, "max_points": 1.0, "diagnosis": None}
+    right = items_by_key(document)["dloss/dr"]
+    assert right == {**right, "status": "correct", "answer": "-2", "expected": "-2",
+                     "points": 1.0, "max_points": 1.0, "diagnosis": None, "feedback": None}
+
+
+def test_check_json_points_weights(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"], **{"dloss/dw": "7"})
+    filled = write(tmp_path, "ex.yaml", with_answers(LINEAR, list(answers.items()),
+                                                     extra="points:\n  dloss/dw: 3\n"))
+    document = check_json(filled, code=1)
+    assert_spec_shape(document)
+    assert (document["score"], document["max_score"]) == (7.0, 10.0)
+    assert items_by_key(document)["dloss/dw"]["max_points"] == 3.0
+
+
+def test_check_several_files_one_broken(tmp_path):
+    broken = BROKEN / "bad_yaml_syntax.yaml"
+    wrong, correct = FILLED / "linear-model-wrong.yaml", FILLED / "linear-model-correct.yaml"
+    document = check_json(broken, wrong, correct, code=2)
+    assert_spec_shape(document)
+    by_file = {e["file"]: e for e in document["exercises"]}
+    assert list(by_file) == [str(broken), str(wrong), str(correct)]
+    error = by_file[str(broken)]["error"]
+    assert isinstance(error, str) and f"{broken}:5:7" in error, error
+    assert by_file[str(broken)]["items"] == []
+    assert by_file[str(wrong)]["error"] is None and by_file[str(correct)]["error"] is None
+    assert (by_file[str(wrong)]["score"], by_file[str(wrong)]["max_score"]) == (7.0, 8.0)
+    assert (by_file[str(correct)]["score"], by_file[str(correct)]["max_score"]) == (8.0, 8.0)
+    assert (document["score"], document["max_score"]) == (15.0, 16.0)
+    out = run("check", broken, wrong, correct, code=2).output
+    assert f"{broken}:5:7" in out
+    assert "Total: 15/16 over 3 files" in out
+
+
+def test_check_several_files_exit_codes():
+    wrong, correct = FILLED / "linear-model-wrong.yaml", FILLED / "linear-model-correct.yaml"
+    run("check", correct, correct, code=0)
+    run("check", correct, wrong, code=1)
+
+
+def test_check_exercise_without_answers_is_all_missing():
+    document = check_json(LINEAR, code=1)
+    assert {i["status"] for i in document["exercises"][0]["items"]} == {"missing"}
+
+
+# --- check --answers -----------------------------------------------------------------------
+
+
+def test_check_answers_file():
+    answers = FILLED / "linear-model-answers.yaml"
+    out = run("check", LINEAR, "--answers", answers, code=0).stdout
+    assert "Score: 8/8" in out
+
+
+def test_check_answers_file_wins_over_the_exercise_answers(tmp_path):
+    key = write(tmp_path, "key.yaml", "dloss/dw: 7\n")
+    item = items_by_key(check_json(FILLED / "linear-model-correct.yaml", "--answers", key, code=1))
+    assert item["dloss/dw"]["status"] == "incorrect" and item["dloss/dw"]["answer"] == "7"
+    assert item["y_hat"]["status"] == "missing"
+
+
+def test_check_answers_for_another_exercise(tmp_path):
+    key = write(tmp_path, "key.yaml", "exercise: wrong-id\ndloss/dw: -2\n")
+    result = run("check", LINEAR, "--answers", key, code=2)
+    assert "wrong-id" in result.output and "linear-model" in result.output
+
+
+def test_check_answers_file_not_found(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    result = run("check", LINEAR, "--answers", missing, code=2)
+    assert "nope.yaml" in result.output
+
+
+def test_check_answers_file_not_a_mapping(tmp_path):
+    key = write(tmp_path, "key.yaml", "- 1\n- 2\n")
+    result = run("check", LINEAR, "--answers", key, code=2)
+    assert f"{key}:1:1" in result.output
+
+
+def test_check_answers_file_bad_yaml(tmp_path):
+    key = write(tmp_path, "key.yaml", "dloss/dw: -2\n  y_hat: [1\n")
+    result = run("check", LINEAR, "--answers", key, code=2)
+    assert str(key) in result.output
+
+
+def test_check_nonexistent_file(tmp_path):
+    missing = tmp_path / "no-such-exercise.yaml"
+    result = run("check", missing, code=2)
+    assert "no-such-exercise.yaml" in result.output
+    document = check_json(missing, code=2)
+    assert_spec_shape(document)
+    assert "no-such-exercise.yaml" in document["exercises"][0]["error"]
+
+
+def test_check_directory(tmp_path):
+    result = run("check", tmp_path, code=2)
+    assert str(tmp_path) in result.output
+
+
+def test_check_needs_a_file():
+    run("check", code=2)
+
+
+def test_check_unknown_format():
+    run("check", LINEAR, "--format", "xml", code=2)
+
+
+# --- explain -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_explain_text(path):
+    data = exercise_data(path)
+    out = run("explain", path).stdout
+    assert data["title"] in out
+    assert "Forward pass" in out and "Backward pass" in out
+    names = list(data["given"]) + list(data["steps"])
+    forward = out.split("Backward pass")[0]
+    for name in names:
+        assert re.search(rf"^{re.escape(name)}\s", forward, re.M), (name, forward)
+    backward = out.split("Backward pass", 1)[1]
+    loss = next(iter(data["upstream"])) if "upstream" in data else list(data["steps"])[-1]
+    for name in data["given"]:
+        assert re.search(rf"^∂{loss}/∂{name} = ", backward, re.M), (name, backward)
+
+
+def backward_targets(out: str) -> set[str]:
+    backward = out.split("Backward pass", 1)[1]
+    return set(re.findall(r"^∂\w+/∂(\w+) = ", backward, re.M))
+
+
+def test_explain_wrt_limits_the_backward_pass():
+    full = run("explain", LINEAR).stdout
+    assert backward_targets(full) == {"loss", "r", "y_hat", "w", "x", "y"}
+    out = run("explain", LINEAR, "--wrt", "w").stdout
+    assert backward_targets(out) == {"loss", "r", "y_hat", "w"}  # x and y are off the path
+    assert "∂loss/∂w = " in out
+    assert "Forward pass" in out
+    out = run("explain", LINEAR, "--wrt", "r").stdout
+    assert backward_targets(out) == {"loss", "r"}
+
+
+def test_explain_markdown():
+    out = run("explain", LINEAR, "--format", "markdown").stdout
+    assert "| step | definition | value | decimal |" in out
+    assert "| --- | --- | --- | --- |" in out
+    assert "| `y_hat` | `x*w` | `1` |" in out
+    assert "```" in out and "∂loss/∂w = " in out
+    assert ANSI not in out
+
+
+def test_explain_json():
+    document = json.loads(run("explain", LINEAR, "--format", "json").stdout)
+    assert isinstance(document["forward"], list) and isinstance(document["backward"], list)
+    assert [row["name"] for row in document["forward"]] == ["x", "y", "w", "y_hat", "r", "loss"]
+    backward = {entry["name"]: entry for entry in document["backward"]}
+    assert backward["w"]["value"] == "-2"
+    assert backward["w"]["target"] == "∂loss/∂w"
+    assert backward["y"]["value"] == "2"
+    assert document["of"] == "loss"
+
+
+def test_explain_json_wrt():
+    document = json.loads(run("explain", LINEAR, "--wrt", "w", "--format", "json").stdout)
+    assert {entry["name"] for entry in document["backward"]} == {"loss", "r", "y_hat", "w"}
+
+
+def gradient_block(out: str, target: str) -> list[str]:
+    """The lines of one backward entry: 'target = ...' and its '= ...' continuations."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target} = "))
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return block
+
+
+def test_explain_expr_seed_example():
+    out = run("explain", "--expr", "x*w", "--given", "x=2", "--given", "w=3",
+              "--upstream", "L=5").stdout
+    block = gradient_block(out, "∂L/∂x")
+    assert block[-1].strip() == "= 15", block
+    assert any("5 · 3" in line for line in block), block
+    assert gradient_block(out, "∂L/∂w")[-1].strip() == "= 10"
+    assert gradient_block(out, "∂L/∂f")[0].startswith("∂L/∂f = 5")
+
+
+def test_explain_expr_named_and_without_upstream():
+    out = run("explain", "--expr", "q = x*x + w", "--given", "x=3", "--given", "w=1").stdout
+    assert gradient_block(out, "∂q/∂x")[-1].strip() == "= 6"
+    assert gradient_block(out, "∂q/∂w")[-1].strip() == "= 1"
+
+
+@pytest.mark.parametrize("expression", ["x*", "x +* w", "2x", "import os", "__import__('os')",
+                                        "x; w", "nosuch(x)"])
+def test_explain_bad_expression(expression):
+    result = run("explain", "--expr", expression, "--given", "x=2", "--given", "w=3", code=2)
+    assert result.stderr.strip(), result.output
+
+
+@pytest.mark.parametrize("args,typed", [
+    (["--expr", "x*", "--given", "x=2"], "x*"),
+    (["--expr", "x*w", "--given", "x=abc", "--given", "w=1"], "abc"),
+    (["--expr", "x*w", "--given", "x=1", "--given", "x=2", "--given", "w=1"], "x"),
+])
+def test_explain_expr_errors_speak_of_what_the_user_typed(args, typed):
+    """--expr builds an exercise document internally; its errors must not quote that
+    document (lines like '"f": "x*"' at '--expr:7:11'), which the user never wrote."""
+    result = run("explain", *args, code=2)
+    assert typed in result.stderr
+    assert '"f":' not in result.stderr and '"x":' not in result.stderr, result.stderr
+
+
+def test_explain_expr_unknown_name():
+    result = run("explain", "--expr", "x*v", "--given", "x=2", code=2)
+    assert "'v'" in result.stderr
+
+
+def test_explain_given_without_equals():
+    result = run("explain", "--expr", "x*w", "--given", "x", "--given", "w=3", code=2)
+    assert "Usage:" in result.stderr and "--given" in result.stderr
+
+
+def test_explain_file_and_expr():
+    result = run("explain", LINEAR, "--expr", "x*w", code=2)
+    assert "Usage:" in result.stderr
+
+
+def test_explain_neither_file_nor_expr():
+    result = run("explain", code=2)
+    assert "Usage:" in result.stderr
+
+
+def test_explain_wrt_unknown():
+    result = run("explain", LINEAR, "--wrt", "nosuch", code=2)
+    assert "nosuch" in result.stderr
+
+
+def test_explain_missing_file(tmp_path):
+    result = run("explain", tmp_path / "gone.yaml", code=2)
+    assert "gone.yaml" in result.stderr
+
+
+def test_explain_broken_file():
+    path = BROKEN / "unknown_name.yaml"
+    result = run("explain", path, code=2)
+    assert f"{path}:6:10" in result.stderr
+
+
+# --- validate ------------------------------------------------------------------------------
+
+
+def test_validate_shipped_exercises():
+    out = run("validate", *EXERCISES, code=0).stdout
+    for path in EXERCISES:
+        assert f"{path}: ok" in out
+
+
+def test_validate_broken():
+    path = BROKEN / "unknown_top_key.yaml"
+    result = run("validate", path, code=2)
+    assert f"{path}:6:1: " in result.stderr
+    assert "ok" not in result.stdout
+
+
+def test_validate_good_and_broken():
+    broken = BROKEN / "log_zero.yaml"
+    result = run("validate", LINEAR, broken, code=2)
+    assert f"{LINEAR}: ok" in result.stdout
+    assert f"{broken}:6:9: " in result.stderr
+
+
+# --- colour: piped output is plain --------------------------------------------------------
+
+
+def piped(*args) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE")}
+    return subprocess.run([sys.executable, "-m", "backprop_cli", *map(str, args)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          encoding="utf-8", cwd=ROOT, env=env, timeout=60)
+
+
+def test_piped_output_has_no_ansi_codes_and_color_forces_them():
+    wrong = FILLED / "linear-model-wrong.yaml"
+    explain = piped("explain", "exercises/linear-model.yaml")
+    check = piped("check", wrong)
+    assert explain.returncode == 0, explain.stderr
+    assert check.returncode == 1, check.stderr
+    for proc in (explain, check):
+        assert "Backward pass" in proc.stdout
+        assert ANSI not in proc.stdout + proc.stderr
+    colored = piped("check", wrong, "--color")
+    assert colored.returncode == 1, colored.stderr
+    assert ANSI in colored.stdout  # the check above can fail
+    colored = piped("explain", "exercises/linear-model.yaml", "--color")
+    assert ANSI in colored.stdout
+
+
+def test_color_flag_beats_no_color():
+    out = run("check", FILLED / "linear-model-wrong.yaml", code=1).stdout
+    assert ANSI not in out
+    out = run("check", FILLED / "linear-model-wrong.yaml", "--color", code=1).stdout
+    assert ANSI in out
