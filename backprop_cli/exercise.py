@@ -21,8 +21,9 @@ from backprop_cli import expr
 from backprop_cli.engine import Values, evaluate, forward
 from backprop_cli.errors import BackpropError, ExpressionError, Location, Problem, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
-from backprop_cli.keys import KEY_FORMS, Key, TrainKey, ValueKey, parse_key
+from backprop_cli.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
 from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.tensor import Value, as_scalar, from_rows, shape, shape_text
 from backprop_cli.yamlsrc import (Source, YMapping, YNode, YScalar, YSequence, load_file,
                                   node_problem)
 
@@ -51,7 +52,7 @@ class Ask:
 @dataclass(frozen=True)
 class Upstream:
     name: str  # the outside loss, e.g. L
-    value: sp.Expr  # dL/d(output)
+    value: Value  # dL/d(output), of the output's shape
     where: Where
 
 
@@ -61,7 +62,7 @@ class Exercise:
     id: str
     title: str | None
     prompt: str | None
-    given: dict[str, sp.Expr]
+    given: dict[str, Value]
     graph: Graph
     output: Node
     values: Values
@@ -127,13 +128,45 @@ def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
     return read_number(node, what, limits).value
 
 
+def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT) -> list[list[Number]]:
+    """A tensor written as YAML lists: a flat list is a column vector, nested lists are rows."""
+    items = node.items
+    if not items:
+        raise BackpropError(node_problem(node, f"{what} is an empty list"))
+    nested = [isinstance(i, YSequence) for i in items]
+    if any(nested) and not all(nested):
+        raise BackpropError(node_problem(node, f"{what} mixes numbers and lists",
+                                         "write [a, b] for a column vector or [[a, b], [c, d]] for rows"))
+    rows = [row.items for row in items] if all(nested) else [[i] for i in items]
+    size = sum(len(r) for r in rows)
+    if size > limits.max_tensor_entries:
+        raise BackpropError(node_problem(node, f"{what} has {size} entries; the limit is "
+                                               f"{limits.max_tensor_entries}"))
+    for i, row in enumerate(rows):
+        if not row:
+            raise BackpropError(node_problem(items[i], f"{what}: row {i + 1} is empty"))
+        if len(row) != len(rows[0]):
+            raise BackpropError(node_problem(items[i], f"{what}: row {i + 1} has {len(row)} entries, "
+                                                       f"but row 1 has {len(rows[0])}"))
+        for entry in row:
+            if isinstance(entry, YSequence):
+                raise BackpropError(node_problem(entry, f"{what}: tensors have at most two dimensions"))
+    return [[read_number(e, f"{what}, entry {i + 1},{j + 1}", limits) for j, e in enumerate(row)]
+            for i, row in enumerate(rows)]
+
+
+def read_value(node: YNode, what: str, limits: Limits = DEFAULT) -> Value:
+    """A given or upstream value: a number, or a tensor written as lists."""
+    if isinstance(node, YSequence):
+        return from_rows([[n.value for n in row] for row in read_grid(node, what, limits)])
+    return constant(node, what, limits)
+
+
 def _scalar(node: YNode, what: str) -> YScalar:
     if isinstance(node, YScalar):
         return node
-    if isinstance(node, YSequence):
-        raise BackpropError(node_problem(
-            node, f"{what} is a list: tensor values are not supported in this version"))
-    raise BackpropError(node_problem(node, f"{what} must be a single value, not a mapping"))
+    kind = "a list" if isinstance(node, YSequence) else "a mapping"
+    raise BackpropError(node_problem(node, f"{what} must be a single value, not {kind}"))
 
 
 def _bool(node: YNode, what: str) -> bool:
@@ -255,11 +288,31 @@ class _Reader:
             if graph is not None and output is not None else []
         if graph is not None and not self.problems:
             values = self.attempt(forward, graph, given.values, self.limits)
+            if values is not None:
+                self.check_shapes(graph, values, output, upstream, asks)
         if self.problems:
             raise BackpropError(self.problems)
         return Exercise(self.file, ident, title, prompt, given.values, graph, output, values, asks,
                         upstream, answers if isinstance(answers, YMapping) else None, tolerance,
                         hide, carry)
+
+    def check_shapes(self, graph: Graph, values, output: Node, upstream: Upstream | None,
+                     asks: list[Ask]) -> None:
+        """Gradients are of scalars; an upstream gradient has the output's shape."""
+        out_shape = shape(values[output])
+        if upstream is not None and shape(upstream.value) != out_shape:
+            self.problems.append(upstream.where.problem(
+                f"upstream '{upstream.name}' is {shape_text(shape(upstream.value))}, but the output "
+                f"'{output.name}' is {shape_text(out_shape)}: they must have the same shape"))
+        for ask in asks:
+            key = ask.key
+            if isinstance(key, GradKey) and not (upstream and key.of == upstream.name):
+                of = values[graph.by_name[key.of]]
+                if as_scalar(of) is None:
+                    self.problems.append(ask.where.problem(
+                        f"'{key}' asks for the gradient of '{key.of}', which is "
+                        f"{shape_text(shape(of))}: gradients are of a single number",
+                        "reduce it first (sum(...) or mean(...)), or give an 'upstream' gradient"))
 
     def check_version(self, root: YMapping) -> None:
         node = root.get("backprop")
@@ -307,7 +360,7 @@ class _Reader:
             if key.text in given.values:  # YAML rejects duplicate keys; --given may repeat one
                 self.problems.append(node_problem(key, f"given '{key.text}' is defined twice"))
                 continue
-            number = self.attempt(constant, value, f"given '{key.text}'", self.limits)
+            number = self.attempt(read_value, value, f"given '{key.text}'", self.limits)
             given.add(key.text, number if number is not None else sp.Integer(0), where_of(key))
         return given
 
@@ -354,7 +407,7 @@ class _Reader:
         if not pairs:
             return None
         key, value = pairs[0]
-        return Upstream(key.text, constant(value, f"upstream '{key.text}'", self.limits), where_of(key))
+        return Upstream(key.text, read_value(value, f"upstream '{key.text}'", self.limits), where_of(key))
 
     def read_tolerance(self, node: YNode | None) -> Tolerance:
         mapping = self.mapping(node, "tolerance")

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from backprop_cli.errors import BackpropError, Problem
-from backprop_cli.exercise import Ask, Exercise, Number, read_number
+from backprop_cli.exercise import Ask, Exercise, Number, read_grid, read_number
 from backprop_cli.keys import Key, parse_key
 from backprop_cli.limits import DEFAULT, Limits
 from backprop_cli.numbers import equal, within_tolerance
 from backprop_cli.solver import Solution
-from backprop_cli.yamlsrc import YMapping, YNode, YScalar
+from backprop_cli.tensor import Value, is_tensor, shape, shape_text
+from backprop_cli.yamlsrc import YMapping, YNode, YScalar, YSequence
 
 
 class Status(str, enum.Enum):
@@ -32,10 +33,12 @@ class Status(str, enum.Enum):
 class Verdict:
     key: Key
     status: Status
-    expected: sp.Expr
+    expected: Value
     max_points: sp.Expr
-    answer: str | None = None  # as the student wrote it
+    answer: str | list[list[str]] | None = None  # as the student wrote it; rows for a tensor
     problem: Problem | None = None  # why an invalid answer cannot be read
+    shape_message: str | None = None  # a tensor answer of the wrong shape
+    right_entries: list[list[bool]] | None = None  # a tensor answer of the right shape
     diagnosis: str | None = None
     feedback: str | None = None
 
@@ -109,16 +112,40 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     verdict = Verdict(ask.key, Status.MISSING, expected, ask.points)
     if node is None or (isinstance(node, YScalar) and node.is_null):
         return verdict
-    verdict.answer = node.text.strip() if isinstance(node, YScalar) else None
+    if isinstance(node, YScalar):
+        verdict.answer = node.text.strip()
     try:
-        answer = read_number(node, "this answer", limits)
+        answer = read_answer(node, limits)
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
-    right = judge(answer, expected, solution.exercise)
-    verdict.status = Status.CORRECT if right else Status.INCORRECT
+    verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
+    grid = _as_grid(answer)
+    want = shape(expected) or (1, 1)  # a scalar and a 1x1 answer are the same thing
+    got = (len(grid), len(grid[0]))
+    if got != want:
+        verdict.status = Status.INCORRECT
+        verdict.shape_message = (f"wrong shape: your answer is {shape_text(got)}, but {ask.key} is "
+                                 f"{shape_text(shape(expected))}")
+        return verdict
+    expected_grid = expected if is_tensor(expected) else [[expected]]
+    right = [[judge(a, expected_grid[i][j], solution.exercise) for j, a in enumerate(row)]
+             for i, row in enumerate(grid)]
+    if isinstance(answer, list):
+        verdict.right_entries = right
+    verdict.status = Status.CORRECT if all(all(r) for r in right) else Status.INCORRECT
     return verdict
 
+
+def read_answer(node: YNode, limits: Limits = DEFAULT) -> Number | list[list[Number]]:
+    """A number, or the rows of a tensor (a flat list is a column vector)."""
+    if isinstance(node, YSequence):
+        return read_grid(node, "this answer", limits)
+    return read_number(node, "this answer", limits)
+
+
+def _as_grid(answer: Number | list[list[Number]]) -> list[list[Number]]:
+    return answer if isinstance(answer, list) else [[answer]]
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,

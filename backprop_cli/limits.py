@@ -20,6 +20,7 @@ class Limits:
     max_literal_exponent: int = 100  # |N| in a literal such as 1e-N
     max_power_exponent: int = 1000  # |n| in a ** n when both sides are numbers
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
+    max_tensor_entries: int = 10000  # entries of one tensor value or answer
 
 
 DEFAULT = Limits()

@@ -9,6 +9,7 @@ as an answer and parses to the same number.
 from __future__ import annotations
 
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -54,8 +55,13 @@ def decimal_text(value: sp.Expr, digits: int = DIGITS) -> str:
                        min_fixed=-5, max_fixed=16)
 
 
-def shown(value: sp.Expr) -> str:
-    """The form used for ``expected`` and ``solve``: exact when short, else decimal."""
+def shown(value):
+    """The form used for ``expected`` and ``solve``: exact when short, else decimal.
+
+    A tensor gives nested lists of such strings, one list per row.
+    """
+    if isinstance(value, np.ndarray):
+        return [[shown(e) for e in row] for row in value]
     text = exact_text(value)
     return text if len(text) <= SHORT else decimal_text(value)
 

@@ -20,13 +20,14 @@ from backprop_cli.trace import Trace, make_trace, value_trace
 class ItemResult:
     key: str
     status: str  # correct, incorrect, missing, invalid
-    answer: str | None
-    expected: str | None  # None when the exercise hides expected values
+    answer: str | list[list[str]] | None  # rows of strings for a tensor
+    expected: str | list[list[str]] | None  # None when the exercise hides expected values
     points: float
     max_points: float
     diagnosis: str | None = None
     feedback: str | None = None
-    message: str | None = None  # why an invalid answer cannot be read
+    message: str | None = None  # why an answer cannot be read, or has the wrong shape
+    right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
 
 
@@ -69,7 +70,8 @@ def _item(report: Report, verdict: Verdict) -> ItemResult:
         max_points=float(verdict.max_points),
         diagnosis=verdict.diagnosis,
         feedback=verdict.feedback,
-        message=verdict.problem.render() if verdict.problem else None,
+        message=verdict.problem.render() if verdict.problem else verdict.shape_message,
+        right_entries=verdict.right_entries,
         trace=trace,
     )
 

@@ -7,6 +7,7 @@ import sympy as sp
 from backprop_cli.engine import Backward, backward
 from backprop_cli.exercise import Exercise
 from backprop_cli.graph import Role
+from backprop_cli.tensor import as_scalar, filled, is_tensor
 from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
 
 
@@ -29,7 +30,9 @@ class Solution:
             if ex.upstream is not None and of == ex.upstream.name:
                 run = backward(ex.graph, ex.values, ex.output, ex.upstream.value, ex.upstream.name)
             else:
-                run = backward(ex.graph, ex.values, ex.node(of))
+                node = ex.node(of)
+                seed = filled((1, 1), sp.Integer(1)) if is_tensor(ex.values[node]) else sp.Integer(1)
+                run = backward(ex.graph, ex.values, node, seed)
             self._passes[of] = run
         return self._passes[of]
 
@@ -46,5 +49,6 @@ class Solution:
         """Every step's value, then d(loss)/d(g) for every given g (``solve --all``)."""
         nodes = self.exercise.graph.nodes
         keys: list[Key] = [ValueKey(n.name) for n in nodes if n.role is Role.STEP]
-        keys += [GradKey(self.loss_name, n.name) for n in nodes if n.role is Role.GIVEN]
+        if self.exercise.upstream or as_scalar(self.exercise.values[self.exercise.output]) is not None:
+            keys += [GradKey(self.loss_name, n.name) for n in nodes if n.role is Role.GIVEN]
         return keys

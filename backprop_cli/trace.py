@@ -9,6 +9,7 @@ values with the symbolic local derivatives, the numbers, the result.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -16,6 +17,7 @@ import sympy as sp
 from backprop_cli.engine import Backward, GradLine, Term
 from backprop_cli.graph import Node, Role
 from backprop_cli.numbers import SHORT, decimal_text, exact_text, is_integer
+from backprop_cli.tensor import Value, is_tensor, shape, shape_text
 
 DOT = " · "
 
@@ -27,6 +29,7 @@ class ForwardRow:
     value: str  # exact when short, else "≈ decimal"
     decimal: str | None  # when the value is not an integer
     step: str | None  # the step an intermediate belongs to
+    shape: str | None = None  # "3x1" for a tensor
 
 
 @dataclass(frozen=True)
@@ -68,24 +71,43 @@ class Trace:
         }
 
 
-def number(value: sp.Expr) -> str:
-    """A value inside a trace line: exact when short, decimal otherwise."""
+def number(value: Value) -> str:
+    """A value inside a trace line: exact when short, decimal otherwise; tensors as rows."""
+    if is_tensor(value):
+        rows = [[number(e) for e in row] for row in value]
+        text = "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
+        if len(text) <= 4 * SHORT:
+            return text
+        return "≈ [" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
+                                 for row in value) + "]"
     text = exact_text(value)
     return text if len(text) <= SHORT else "≈ " + decimal_text(value, 10)
 
 
-def decimal_or_none(value: sp.Expr) -> str | None:
+def decimal_or_none(value: Value) -> str | None:
+    """The decimal form, when the value (or some entry) is not an integer."""
+    if is_tensor(value):
+        if all(is_integer(e) for e in value.flat):
+            return None
+        return "[" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
+                               for row in value) + "]"
     return None if is_integer(value) or not value.is_number else decimal_text(value, 10)
 
 
-def forward_rows(nodes: list[Node], values: dict[Node, sp.Expr]) -> list[ForwardRow]:
+def with_shape(name: str, value: Value) -> str:
+    """``a (3x1)`` for a tensor, plain ``a`` for a scalar."""
+    return f"{name} ({shape_text(shape(value))})" if is_tensor(value) else name
+
+
+def forward_rows(nodes: list[Node], values: dict[Node, Value]) -> list[ForwardRow]:
     rows = []
     for node in nodes:
         if node.role is Role.CONST:
             continue
         value = values[node]
         rows.append(ForwardRow(node.name, node.definition(), number(value), decimal_or_none(value),
-                               node.step if node.role is Role.PART else None))
+                               node.step if node.role is Role.PART else None,
+                               shape_text(shape(value)) if is_tensor(value) else None))
     return rows
 
 
@@ -94,10 +116,10 @@ def partial(of: str, node: str) -> str:
 
 
 def _factor(text: str) -> str:
-    """Parenthesise a factor unless it is one name, number or call (``cos(x)``)."""
+    """Parenthesise a factor unless it is one name, number, call or matrix."""
     depth, top_level_operator = 0, False
-    for i, ch in enumerate(text):
-        depth += (ch == "(") - (ch == ")")
+    for ch in text:
+        depth += (ch in "([") - (ch in ")]")
         if depth == 0 and ch in "+-*/ " and not (ch == "/" and _is_fraction(text)):
             top_level_operator = True
     return f"({text})" if top_level_operator else text
@@ -108,19 +130,53 @@ def _is_fraction(text: str) -> bool:
     return num.isdigit() and den.isdigit()
 
 
-def _stages(line: GradLine, of: str, values: dict[Node, sp.Expr]) -> tuple[str, ...]:
-    terms = line.terms
-    chain = " + ".join(partial(of, t.consumer.name) + DOT + partial(t.consumer.name, line.node.name)
-                       for t in terms)
-    symbolic = " + ".join(_factor(number(t.upstream)) + DOT + _factor(exact_text(t.local_symbolic))
-                          for t in terms)
-    numeric = " + ".join(_factor(number(t.upstream)) + DOT + _factor(number(t.local)) for t in terms)
-    used = _values_used(terms, values)
+_SLOT = re.compile(r"\{(g|out|\d)\}(\.T)?")
+
+
+def _fill(template: str, term: Term, of: str, values: dict[Node, Value], numeric: bool) -> str:
+    """A tensor op's matrix-form rule with names (and shapes), or with the numbers."""
+    def slot(m: re.Match) -> str:
+        token, transposed = m[1], bool(m[2])
+        if token == "g":
+            name, value = partial(of, term.consumer.name), term.upstream
+        elif token == "out":
+            name, value = term.consumer.name, values[term.consumer]
+        else:
+            node = term.consumer.inputs[int(token)]
+            name, value = node.label, values[node]
+        if transposed and is_tensor(value):
+            name, value = name + ".T", value.T
+        return number(value) if numeric else with_shape(name, value)
+
+    return _SLOT.sub(slot, template)
+
+
+def _term_stages(term: Term, node: Node, of: str, values: dict[Node, Value]) -> tuple[str, str, str]:
+    """One path's contribution as (chain rule, symbolic local, numbers)."""
+    if term.local_symbolic is None:  # a tensor op: its VJP in matrix form
+        template = term.consumer.op.vjp_form[term.slot]
+        chain = _fill(template, term, of, values, numeric=False)
+        numbers = _fill(template, term, of, values, numeric=True)
+        return chain, chain, numbers
+    tensor = is_tensor(term.upstream) or is_tensor(term.local)
+    dot = " ⊙ " if tensor else DOT
+    chain = partial(of, term.consumer.name) + dot + partial(term.consumer.name, node.name)
+    symbolic = _factor(number(term.upstream)) + dot + _factor(exact_text(term.local_symbolic))
+    numbers = _factor(number(term.upstream)) + dot + _factor(number(term.local))
+    if tensor and not is_tensor(values[node]):  # a scalar broadcast over a tensor collects every entry
+        chain, symbolic, numbers = (f"sum({t})" for t in (chain, symbolic, numbers))
+    return chain, symbolic, numbers
+
+
+def _stages(line: GradLine, of: str, values: dict[Node, Value]) -> tuple[str, ...]:
+    parts = [_term_stages(t, line.node, of, values) for t in line.terms]
+    chain, symbolic, numeric = (" + ".join(p[i] for p in parts) for i in range(3))
+    used = _values_used(line.terms, values)
     if used:
         numeric += "   with " + ", ".join(used)
     stages = [chain, symbolic, numeric]
-    if len(terms) > 1:
-        stages.append(" + ".join(number(t.value) for t in terms))
+    if len(line.terms) > 1:
+        stages.append(" + ".join(number(t.value) for t in line.terms))
     stages.append(number(line.value))
     out: list[str] = []
     for stage in stages:  # identical neighbours say nothing new
@@ -129,10 +185,12 @@ def _stages(line: GradLine, of: str, values: dict[Node, sp.Expr]) -> tuple[str, 
     return tuple(out)
 
 
-def _values_used(terms: tuple[Term, ...], values: dict[Node, sp.Expr]) -> list[str]:
+def _values_used(terms: tuple[Term, ...], values: dict[Node, Value]) -> list[str]:
     """``r = -1`` for each node whose value a symbolic local derivative uses."""
     names = {}
     for t in terms:
+        if t.local_symbolic is None:
+            continue
         by_name = {n.name: n for n in (*t.consumer.inputs, t.consumer)}
         for sym in sorted(t.local_symbolic.free_symbols, key=lambda s: s.name):
             node = by_name.get(sym.name)
@@ -149,7 +207,7 @@ def backward_entries(run: Backward, nodes: list[Node] | None = None) -> list[Bac
         if keep is not None and line.node not in keep:
             continue
         value = line.value
-        target = partial(run.of, line.node.name)
+        target = with_shape(partial(run.of, line.node.name), value)
         if not line.terms:  # where the gradient enters
             note = "upstream, given" if run.outside else "seed: the derivative of a thing by itself"
             entries.append(BackwardEntry(line.node.name, target, (number(value),), number(value),

@@ -22,14 +22,18 @@ STATUS_MARK = {"correct": "✓", "incorrect": "✗", "missing": "?", "invalid": 
 
 
 def forward_table(trace: Trace) -> Table:
+    shapes = any(row.shape for row in trace.forward)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     table.add_column("step", style="bold")
     table.add_column("definition")
+    if shapes:
+        table.add_column("shape")
     table.add_column("value", style=VALUE, overflow="fold")
-    table.add_column("decimal", style=VALUE)
+    table.add_column("decimal", style=VALUE, overflow="fold")
     for row in trace.forward:
         definition = row.definition if row.step is None else f"{row.definition}   (in {row.step})"
-        table.add_row(row.name, definition, row.value, row.decimal or "")
+        cells = [row.name, definition] + ([row.shape or ""] if shapes else []) + [row.value, row.decimal or ""]
+        table.add_row(*cells)
     return table
 
 
@@ -80,6 +84,8 @@ def report_group(result: FileResult) -> Group:
     for item in result.items:
         if item.message:
             parts.append(Text(f"{item.key}: " + item.message, style="red"))
+        if item.right_entries is not None and item.status != "correct":
+            parts += [Text(f"{item.key}, entry by entry (rows and columns from 1):"), entry_grid(item)]
         if item.feedback:
             parts.append(Text(f"{item.key}: {item.feedback}"))
         if item.trace is not None and item.status != "correct":
@@ -94,13 +100,41 @@ def _item_summary(item: ItemResult) -> Text:
     text = Text()
     if item.answer is not None:
         text.append("your answer ")
-        text.append(item.answer, style=VALUE)
+        text.append(_inline(item.answer), style=VALUE)
     elif item.status == "missing":
         text.append("no answer")
-    if item.status != "correct" and item.expected is not None:
+    if item.right_entries is not None and item.status != "correct":
+        wrong = sum(not ok for row in item.right_entries for ok in row)
+        total = sum(len(row) for row in item.right_entries)
+        text.append(f": {wrong} of {total} entries wrong")
+    elif item.status != "correct" and item.expected is not None:
         text.append(", expected " if len(text) else "expected ")
-        text.append(item.expected, style=VALUE)
+        text.append(_inline(item.expected), style=VALUE)
     return text
+
+
+def _inline(value: str | list) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return value
+
+
+def entry_grid(item: ItemResult) -> Table:
+    """A wrong tensor answer entry by entry, the wrong ones marked (and corrected, unless hidden)."""
+    table = Table(box=box.SQUARE, show_header=False, padding=(0, 1))
+    for _ in item.right_entries[0]:
+        table.add_column(justify="right")
+    for i, row in enumerate(item.right_entries):
+        cells = []
+        for j, ok in enumerate(row):
+            answer = item.answer[i][j]
+            if ok:
+                cells.append(Text(answer, style="green"))
+            else:
+                expected = f" → {item.expected[i][j]}" if item.expected is not None else ""
+                cells.append(Text(f"✗ {answer}{expected}", style="bold red"))
+        table.add_row(*cells)
+    return table
 
 
 def _num(x: float) -> str:
