@@ -58,6 +58,7 @@ class Trace:
     forward: list[ForwardRow] = field(default_factory=list)
     backward: list[BackwardEntry] = field(default_factory=list)
     independent: list[str] = field(default_factory=list)  # givens the target does not depend on
+    note: str | None = None  # said before the backward pass (how entries are numbered)
 
     def independent_lines(self) -> list[str]:
         return [f"∂{self.of}/∂{n} = 0: {self.of} does not depend on {n}" for n in self.independent]
@@ -68,6 +69,7 @@ class Trace:
             "forward": [vars(r) for r in self.forward],
             "backward": [{**vars(e), "stages": list(e.stages)} for e in self.backward],
             "independent": self.independent,
+            "note": self.note,
         }
 
 
@@ -159,10 +161,8 @@ def _term_stages(term: Term, node: Node, of: str, values: dict[Node, Value]) -> 
         numbers = _fill(template, term, of, values, numeric=True)
         return chain, chain, numbers
     tensor = is_tensor(term.upstream) or is_tensor(term.local)
-    dot = " ⊙ " if tensor else DOT
-    chain = partial(of, term.consumer.name) + dot + partial(term.consumer.name, node.name)
-    symbolic = _factor(number(term.upstream)) + dot + _factor(exact_text(term.local_symbolic))
-    numbers = _factor(number(term.upstream)) + dot + _factor(number(term.local))
+    chain, symbolic, numbers = scalar_pieces(of, term.consumer.name, node.name, term.upstream,
+                                             term.local_symbolic, term.local, " ⊙ " if tensor else DOT)
     if tensor and not is_tensor(values[node]):  # a scalar broadcast over a tensor collects every entry
         chain, symbolic, numbers = (f"sum({t})" for t in (chain, symbolic, numbers))
     return chain, symbolic, numbers
@@ -170,19 +170,32 @@ def _term_stages(term: Term, node: Node, of: str, values: dict[Node, Value]) -> 
 
 def _stages(line: GradLine, of: str, values: dict[Node, Value]) -> tuple[str, ...]:
     parts = [_term_stages(t, line.node, of, values) for t in line.terms]
+    return assemble(parts, _values_used(line.terms, values), [t.value for t in line.terms], line.value)
+
+
+def assemble(parts: list[tuple[str, str, str]], used: list[str], term_values: list[Value],
+             total: Value) -> tuple[str, ...]:
+    """The stages of one entry from its paths' (chain, symbolic, numbers) pieces."""
     chain, symbolic, numeric = (" + ".join(p[i] for p in parts) for i in range(3))
-    used = _values_used(line.terms, values)
     if used:
         numeric += "   with " + ", ".join(used)
     stages = [chain, symbolic, numeric]
-    if len(line.terms) > 1:
-        stages.append(" + ".join(number(t.value) for t in line.terms))
-    stages.append(number(line.value))
+    if len(parts) > 1:
+        stages.append(" + ".join(number(v) for v in term_values))
+    stages.append(number(total))
     out: list[str] = []
     for stage in stages:  # identical neighbours say nothing new
         if not out or out[-1].split("   with ")[0] != stage.split("   with ")[0]:
             out.append(stage)
     return tuple(out)
+
+
+def scalar_pieces(of: str, consumer: str, node: str, upstream: Value, local_symbolic: sp.Expr,
+                  local: Value, dot: str = DOT) -> tuple[str, str, str]:
+    """``∂of/∂c · ∂c/∂n``, the same with the symbolic local, and with the numbers."""
+    return (partial(of, consumer) + dot + partial(consumer, node),
+            _factor(number(upstream)) + dot + _factor(exact_text(local_symbolic)),
+            _factor(number(upstream)) + dot + _factor(number(local)))
 
 
 def _values_used(terms: tuple[Term, ...], values: dict[Node, Value]) -> list[str]:

@@ -25,10 +25,12 @@ def _pairs(values: tuple[str, ...], option: str) -> list[str]:
               help="An outside loss's gradient with respect to the output, e.g. L=5.")
 @click.option("--of", "of", metavar="NAME", help="Differentiate this step (default: the outside loss, else the output).")
 @click.option("--wrt", metavar="NAME", help="Show only the part of the backward pass that leads to NAME.")
+@click.option("--entry", metavar="ROW,COL",
+              help="With --wrt TENSOR: spell out the scalar chain rule for one entry (counted from 1).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @color_option
 @friendly_errors
-def explain(file, expression, given, upstream, of, wrt, fmt, color) -> None:
+def explain(file, expression, given, upstream, of, wrt, entry, fmt, color) -> None:
     """Print the forward pass and the backward pass, step by step, for FILE (or --expr)."""
     from backprop_cli.errors import BackpropError
     from backprop_cli.exercise import load_exercise, load_expression
@@ -52,7 +54,15 @@ def explain(file, expression, given, upstream, of, wrt, fmt, color) -> None:
         wrt_node = exercise.graph.by_name.get(wrt)
         if wrt_node is None:
             raise BackpropError(f"--wrt {wrt}: there is no given or step called '{wrt}'")
-    trace = make_trace(solution.backward(of), wrt_node)
+    if entry is not None and wrt_node is None:
+        raise click.UsageError("--entry goes with --wrt NAME")
+    run = solution.backward(of)
+    if entry is not None:
+        from backprop_cli.entries import entry_trace, parse_entry
+
+        trace = entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
+    else:
+        trace = make_trace(run, wrt_node)
     heading = exercise.title or exercise.id
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps, trace_document

@@ -19,6 +19,8 @@ def trace_markdown(trace: Trace, heading: str | None = None) -> str:
             definition = row.definition if row.step is None else f"{row.definition} (in {row.step})"
             out.append(f"| `{row.name}` | `{_cell(definition)}` | `{_cell(row.value)}` | {row.decimal or ''} |")
         out.append("")
+    if trace.note:
+        out += [trace.note, ""]
     if trace.backward or trace.independent:
         out += [f"### Backward pass (gradients of {trace.of})", "", "```text"]
         for entry in trace.backward:

@@ -51,6 +51,8 @@ def trace_group(trace: Trace, heading: str | None = None) -> Group:
         parts.append(Text(heading, style="bold"))
     if trace.forward:
         parts += [Text("Forward pass", style="bold underline"), forward_table(trace)]
+    if trace.note:
+        parts.append(Text("\n" + trace.note, style="dim"))
     if trace.backward or trace.independent:
         parts.append(Text(f"\nBackward pass (gradients of {trace.of}, from the output back)",
                           style="bold underline"))
