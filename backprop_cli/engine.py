@@ -11,6 +11,7 @@ with it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import sympy as sp
 
@@ -101,8 +102,20 @@ def symbol(node: Node) -> sp.Expr:
     return node.const if node.role is Role.CONST else sp.Symbol(node.name)
 
 
+# A classic mistake, replayed: (consumer, slot, upstream, inputs, output) -> the wrong
+# contribution to that input's gradient, or None to keep the right one.
+Mistake = Callable[[Node, int, Value, list, Value], "Value | None"]
+
+
 def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Integer(1),
-             outside: str | None = None) -> Backward:
+             outside: str | None = None, mistake: Mistake | None = None,
+             known: dict[Node, Value] | None = None) -> Backward:
+    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on.
+
+    ``mistake`` replays a classic error along the way, and ``known`` replaces
+    the gradient at some nodes by a student's own values (carried-forward
+    grading); both leave the ordinary pass untouched when None.
+    """
     result = Backward(graph, target, seed, outside, values)
     grads = result.grads
     terms: dict[Node, list[Term]] = {}
@@ -110,6 +123,8 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
     for node in reversed(graph.ancestors(target)):
         if node.role is Role.CONST:
             continue
+        if known and node in known:
+            grads[node] = known[node]
         result.lines.append(GradLine(node, grads[node], tuple(terms.get(node, ()))))
         if node.op is None:
             continue
@@ -117,8 +132,12 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
         for slot, inp in enumerate(node.inputs):
             if inp.role is Role.CONST:
                 continue
+            wrong = mistake(node, slot, grads[node], args, values[node]) if mistake else None
             try:
-                value, local = node.op.pull(slot, grads[node], args, values[node], **node.params)
+                if wrong is not None:
+                    value, local = wrong, None
+                else:
+                    value, local = node.op.pull(slot, grads[node], args, values[node], **node.params)
             except OpError as err:
                 raise _error(node, f"{err}{_context(node)}") from None
             local_sym = None

@@ -17,36 +17,33 @@ from pathlib import Path
 
 import sympy as sp
 
-from backprop_cli import expr
-from backprop_cli.engine import Values, evaluate, forward
-from backprop_cli.errors import BackpropError, ExpressionError, Location, Problem, Where
+from backprop_cli.asks import Ask, read_asks
+from backprop_cli.engine import Values, forward
+from backprop_cli.errors import BackpropError, Location, Problem, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
-from backprop_cli.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
+from backprop_cli.keys import GradKey
 from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.tensor import Value, as_scalar, from_rows, shape, shape_text
-from backprop_cli.yamlsrc import (Source, YMapping, YNode, YScalar, YSequence, load_file,
-                                  node_problem)
+from backprop_cli.reading import (constant, parse_scalar, read_bool, read_text, read_value, scalar_of,
+                                  where_in, where_of)
+from backprop_cli.tensor import Value, as_scalar, shape, shape_text
+from backprop_cli.training import OPTIMIZERS, Training
+from backprop_cli.yamlsrc import Source, YMapping, YNode, YScalar, YSequence, load_file, node_problem
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("backprop", "id", "title", "prompt", "given", "steps", "output", "ask", "answers",
-            "upstream", "points", "tolerance", "hide_expected", "train", "carry_forward")
+            "upstream", "points", "tolerance", "hide_expected", "train", "carry_forward", "partial")
+TRAIN_FIELDS = ("rate", "steps", "params", "optimizer", "momentum", "beta1", "beta2", "eps")
+TRAIN_RANGES = {"rate": "a positive number", "eps": "a positive number",
+                "momentum": "from 0 up to (not including) 1", "beta1": "from 0 up to (not including) 1",
+                "beta2": "from 0 up to (not including) 1"}
 _ID = re.compile(r"[a-z0-9_-]+")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
 
 @dataclass(frozen=True)
 class Tolerance:
     rel: sp.Expr = sp.Rational(1, 1000)
     abs: sp.Expr = sp.Rational(1, 10**9)
-
-
-@dataclass(frozen=True)
-class Ask:
-    key: Key
-    points: sp.Expr
-    where: Where
-    form: str = "value"  # "value" or "formula"
 
 
 @dataclass(frozen=True)
@@ -72,119 +69,10 @@ class Exercise:
     tolerance: Tolerance = field(default_factory=Tolerance)
     hide_expected: bool = False
     carry_forward: sp.Expr = sp.Integer(0)
+    training: Training | None = None
 
     def node(self, name: str) -> Node:
         return self.graph.by_name[name]
-
-
-def where_in(scalar: YScalar, start: int = 0, end: int | None = None) -> Where:
-    """Where characters ``start:end`` of a scalar's text stand in the file."""
-    location = scalar.location_at(start)
-    length = max(1, (end if end is not None else len(scalar.text)) - start)
-    return Where(location, scalar.source.line(location.line), length)
-
-
-def where_of(node: YNode) -> Where:
-    return Where(node.location, node.source.line(node.location.line))
-
-
-def parse_scalar(scalar: YScalar, limits: Limits = DEFAULT) -> expr.Node:
-    """Parse an expression held in a YAML scalar; errors point into the file."""
-    try:
-        return expr.parse(scalar.text, limits)
-    except ExpressionError as err:
-        location = scalar.location_at(err.offset)
-        raise BackpropError(err.to_problem(location, scalar.source.line(location.line))) from None
-
-
-@dataclass(frozen=True)
-class Number:
-    """A number as written in the file: its text, exact value, and whether it was a decimal."""
-
-    text: str
-    value: sp.Expr
-    decimal: bool  # written with a decimal point or an exponent, so graded with a tolerance
-
-
-def read_number(node: YNode, what: str, limits: Limits = DEFAULT) -> Number:
-    """A number written in the file: a given, an answer, a tolerance, an upstream gradient."""
-    scalar = _scalar(node, what)
-    if scalar.is_null:
-        raise BackpropError(node_problem(node, f"{what} has no value"))
-    if scalar.text.strip().lower() in _YAML11_BOOLS | {"true", "false"}:
-        raise BackpropError(node_problem(node, f"{what} must be a number, not '{scalar.text}'"))
-    tree = parse_scalar(scalar, limits)
-    for name in expr.walk(tree):
-        if isinstance(name, expr.Name) and name.id != "pi":
-            raise BackpropError(where_in(scalar, name.start, name.end).problem(
-                f"{what} must be a number, but '{name.id}' is a name",
-                "write the number itself, e.g. 2 or 3/2 or exp(-1)"))
-    value = evaluate(tree, {}, where_in(scalar), limits)
-    decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
-    return Number(scalar.text.strip(), value, decimal)
-
-
-def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
-    return read_number(node, what, limits).value
-
-
-def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT) -> list[list[Number]]:
-    """A tensor written as YAML lists: a flat list is a column vector, nested lists are rows."""
-    items = node.items
-    if not items:
-        raise BackpropError(node_problem(node, f"{what} is an empty list"))
-    nested = [isinstance(i, YSequence) for i in items]
-    if any(nested) and not all(nested):
-        raise BackpropError(node_problem(node, f"{what} mixes numbers and lists",
-                                         "write [a, b] for a column vector or [[a, b], [c, d]] for rows"))
-    rows = [row.items for row in items] if all(nested) else [[i] for i in items]
-    size = sum(len(r) for r in rows)
-    if size > limits.max_tensor_entries:
-        raise BackpropError(node_problem(node, f"{what} has {size} entries; the limit is "
-                                               f"{limits.max_tensor_entries}"))
-    for i, row in enumerate(rows):
-        if not row:
-            raise BackpropError(node_problem(items[i], f"{what}: row {i + 1} is empty"))
-        if len(row) != len(rows[0]):
-            raise BackpropError(node_problem(items[i], f"{what}: row {i + 1} has {len(row)} entries, "
-                                                       f"but row 1 has {len(rows[0])}"))
-        for entry in row:
-            if isinstance(entry, YSequence):
-                raise BackpropError(node_problem(entry, f"{what}: tensors have at most two dimensions"))
-    return [[read_number(e, f"{what}, entry {i + 1},{j + 1}", limits) for j, e in enumerate(row)]
-            for i, row in enumerate(rows)]
-
-
-def read_value(node: YNode, what: str, limits: Limits = DEFAULT) -> Value:
-    """A given or upstream value: a number, or a tensor written as lists."""
-    if isinstance(node, YSequence):
-        return from_rows([[n.value for n in row] for row in read_grid(node, what, limits)])
-    return constant(node, what, limits)
-
-
-def _scalar(node: YNode, what: str) -> YScalar:
-    if isinstance(node, YScalar):
-        return node
-    kind = "a list" if isinstance(node, YSequence) else "a mapping"
-    raise BackpropError(node_problem(node, f"{what} must be a single value, not {kind}"))
-
-
-def _bool(node: YNode, what: str) -> bool:
-    text = node.text.strip() if isinstance(node, YScalar) else None
-    if text in ("true", "True", "TRUE"):
-        return True
-    if text in ("false", "False", "FALSE"):
-        return False
-    hint = None
-    if text is not None and text.lower() in _YAML11_BOOLS:
-        hint = "YAML 1.1 reads yes/no/on/off as booleans, which is easy to misread: write true or false"
-    raise BackpropError(node_problem(node, f"{what} must be true or false", hint))
-
-
-def _text(node: YNode, what: str) -> str:
-    if isinstance(node, YScalar) and not node.is_null:
-        return node.text
-    raise BackpropError(node_problem(node, f"{what} must be text"))
 
 
 def load_exercise(path: str | os.PathLike, limits: Limits = DEFAULT,
@@ -263,15 +151,13 @@ class _Reader:
         steps = self.attempt(self.read_steps, root.get("steps"), default=None)
         upstream = self.attempt(self.read_upstream, root.get("upstream"), given)
         tolerance = self.attempt(self.read_tolerance, root.get("tolerance"), default=Tolerance())
-        hide = self.attempt(self.optional, root.get("hide_expected"), _bool, "hide_expected", False,
+        hide = self.attempt(self.optional, root.get("hide_expected"), read_bool, "hide_expected", False,
                             default=False)
         carry = self.attempt(self.read_carry_forward, root.get("carry_forward"), default=sp.Integer(0))
-        if root.get("train") is not None:
-            self.problems.append(node_problem(root.key_node("train"),
-                                              "'train' is not supported in this version yet"))
+        training = self.attempt(self.read_train, root.get("train"), given)
         ident = self.attempt(self.read_id, root.get("id"), default=self.stem)
-        title = self.attempt(self.optional, root.get("title"), _text, "title", None)
-        prompt = self.attempt(self.optional, root.get("prompt"), _text, "prompt", None)
+        title = self.attempt(self.optional, root.get("title"), read_text, "title", None)
+        prompt = self.attempt(self.optional, root.get("prompt"), read_text, "prompt", None)
         answers = root.get("answers")
         if answers is not None and not (isinstance(answers, YMapping)
                                         or (isinstance(answers, YScalar) and answers.is_null)):
@@ -284,8 +170,10 @@ class _Reader:
             if upstream is not None and upstream.name in graph.by_name:
                 self.problems.append(upstream.where.problem(
                     f"the outside loss '{upstream.name}' has the name of a given or step"))
-        asks = self.attempt(self.read_asks, root, graph, output, upstream, default=[]) \
-            if graph is not None and output is not None else []
+        asks = []
+        if graph is not None and output is not None:
+            outside = upstream.name if upstream else None
+            asks = self.attempt(read_asks, root, graph, output, outside, training, self.limits, default=[])
         if graph is not None and not self.problems:
             values = self.attempt(forward, graph, given.values, self.limits)
             if values is not None:
@@ -294,7 +182,7 @@ class _Reader:
             raise BackpropError(self.problems)
         return Exercise(self.file, ident, title, prompt, given.values, graph, output, values, asks,
                         upstream, answers if isinstance(answers, YMapping) else None, tolerance,
-                        hide, carry)
+                        hide, carry, training)
 
     def check_shapes(self, graph: Graph, values, output: Node, upstream: Upstream | None,
                      asks: list[Ask]) -> None:
@@ -330,7 +218,7 @@ class _Reader:
     def read_id(self, node: YNode | None) -> str:
         if node is None:
             return re.sub(r"[^a-z0-9_-]+", "-", self.stem.lower()).strip("-") or "exercise"
-        text = _text(node, "id")
+        text = read_text(node, "id")
         if not _ID.fullmatch(text):
             raise BackpropError(node_problem(node, f"id '{text}' may only use a-z, 0-9, '_' and '-'"))
         return text
@@ -372,7 +260,7 @@ class _Reader:
         steps = []
         for key, value in self.names(mapping, "step"):
             try:
-                scalar = _scalar(value, f"step '{key.text}'")
+                scalar = scalar_of(value, f"step '{key.text}'")
                 if scalar.is_null:
                     raise BackpropError(node_problem(value, f"step '{key.text}' has no expression"))
                 tree = parse_scalar(scalar, self.limits)
@@ -389,7 +277,7 @@ class _Reader:
         steps = [n for n in graph.nodes if n.role is Role.STEP]
         if node is None:
             return steps[-1]
-        name = _text(node, "output")
+        name = read_text(node, "output")
         found = graph.by_name.get(name)
         if found is None or found.role is not Role.STEP:
             raise BackpropError(node_problem(node, f"output '{name}' is not a step",
@@ -424,6 +312,46 @@ class _Reader:
             parts[key.text] = number
         return Tolerance(**parts)
 
+    def read_train(self, node: YNode | None, given: "_Given") -> Training | None:
+        mapping = self.mapping(node, "train")
+        if mapping is None:
+            return None
+        fields = {}
+        for key, value in mapping.items:
+            name = key.text
+            if name not in TRAIN_FIELDS:
+                raise BackpropError(node_problem(key, f"unknown train field '{name}'",
+                                                 "train has " + ", ".join(TRAIN_FIELDS)))
+            if name == "params":
+                items = value.items if isinstance(value, YSequence) else [value]
+                params = tuple(read_text(i, "a param").strip() for i in items)
+                for item, param in zip(items, params):
+                    if param not in given.values:
+                        raise BackpropError(node_problem(item, f"param '{param}' is not a given"))
+                fields[name] = params
+            elif name == "optimizer":
+                fields[name] = read_text(value, "optimizer").strip()
+                if fields[name] not in OPTIMIZERS:
+                    raise BackpropError(node_problem(value, f"unknown optimizer '{fields[name]}'",
+                                                     "optimizer is " + ", ".join(OPTIMIZERS)))
+            elif name == "steps":
+                steps = constant(value, "steps", self.limits)
+                if not (steps.is_Integer and 1 <= steps <= self.limits.max_train_steps):
+                    raise BackpropError(node_problem(
+                        value, f"steps is a whole number from 1 to {self.limits.max_train_steps}"))
+                fields[name] = int(steps)
+            else:
+                number = constant(value, name, self.limits)
+                low_open = name in ("rate", "eps")
+                if number < 0 or (low_open and number == 0) or (name != "rate" and name != "eps"
+                                                                  and number >= 1):
+                    raise BackpropError(node_problem(value, f"{name} is out of range", TRAIN_RANGES[name]))
+                fields[name] = number
+        missing = [f for f in ("rate", "steps", "params") if f not in fields]
+        if missing:
+            raise BackpropError(node_problem(mapping, "train needs " + ", ".join(missing)))
+        return Training(**fields)
+
     def read_carry_forward(self, node: YNode | None) -> sp.Expr:
         if node is None:
             return sp.Integer(0)
@@ -431,96 +359,6 @@ class _Reader:
         if not (0 <= share <= 1):
             raise BackpropError(node_problem(node, "carry_forward is a share of the points, from 0 to 1"))
         return share
-
-    def read_asks(self, root: YMapping, graph: Graph, output: Node,
-                  upstream: Upstream | None) -> list[Ask]:
-        points = self.mapping(root.get("points"), "points")
-        weights = {}
-        for key, value in points.items if points else []:
-            weight = self.attempt(constant, value, f"points of '{key.text}'", self.limits)
-            if weight is not None and weight < 0:
-                self.problems.append(node_problem(value, "points cannot be negative"))
-            weights[key.text] = (weight if weight is not None else sp.Integer(1), key)
-        node = root.get("ask")
-        if node is None:
-            entries = self.default_asks(graph, output, root)
-        elif isinstance(node, YSequence) and node.items:
-            entries = [self.attempt(self.read_ask, item, default=None) for item in node.items]
-        else:
-            raise BackpropError(node_problem(node, "'ask' must be a list of answer keys",
-                                             "e.g. ask: [loss, dloss/dw]"))
-        asks, seen = [], {}
-        for entry in entries:
-            if entry is None:
-                continue
-            text, form, weight, where = entry
-            key = parse_key(text)
-            problem = self.check_key(key, text, graph, upstream)
-            if problem:
-                self.problems.append(where.problem(problem))
-                continue
-            if str(key) in seen:
-                self.problems.append(where.problem(
-                    f"'{text}' is asked twice (first at line {seen[str(key)].location.line})"))
-                continue
-            seen[str(key)] = where
-            if weight is None:
-                weight = weights.get(str(key), (sp.Integer(1), None))[0]
-            asks.append(Ask(key, weight, where, form))
-        for name, (_, key_node) in weights.items():
-            if name not in seen:
-                self.problems.append(node_problem(key_node, f"points for '{name}', which is not asked"))
-        return asks
-
-    def default_asks(self, graph: Graph, output: Node, root: YMapping):
-        """Without ``ask``: the output's value and d(output)/d(g) for every given g."""
-        where = where_of(root)
-        keys = [output.name] + [f"d{output.name}/d{n.name}" for n in graph.nodes if n.role is Role.GIVEN]
-        return [(k, "value", None, where) for k in keys]
-
-    def read_ask(self, item: YNode):
-        if isinstance(item, YScalar) and not item.is_null:
-            return item.text.strip(), "value", None, where_in(item)
-        if isinstance(item, YMapping):
-            unknown = [k for k in item.keys() if k not in ("key", "form", "points")]
-            if unknown:
-                raise BackpropError(node_problem(item.key_node(unknown[0]),
-                                                 f"unknown ask field '{unknown[0]}'",
-                                                 "an ask has 'key', and optionally 'form' and 'points'"))
-            key = item.get("key")
-            if key is None:
-                raise BackpropError(node_problem(item, "this ask has no 'key'"))
-            form = _text(item.get("form"), "form") if item.get("form") is not None else "value"
-            if form not in ("value", "formula"):
-                raise BackpropError(node_problem(item.get("form"), f"unknown form '{form}'",
-                                                 "form is 'value' or 'formula'"))
-            if form == "formula":
-                raise BackpropError(node_problem(item.get("form"),
-                                                 "formula asks are not supported in this version yet"))
-            weight = constant(item.get("points"), "points", self.limits) \
-                if item.get("points") is not None else None
-            return _text(key, "key").strip(), form, weight, where_of(key)
-        raise BackpropError(node_problem(item, "an ask is a key such as 'dloss/dw', or a mapping "
-                                               "with 'key' (and 'form', 'points')"))
-
-    @staticmethod
-    def check_key(key: Key | None, text: str, graph: Graph, upstream: Upstream | None) -> str | None:
-        """What is wrong with asking ``key`` of this graph, or None."""
-        named = {n.name: n for n in graph.named()}
-        if key is None:
-            return f"'{text}' is not an answer key: write {KEY_FORMS}"
-        if isinstance(key, TrainKey):
-            return f"'{text}' needs 'train', which is not supported in this version yet"
-        if isinstance(key, ValueKey):
-            return None if key.name in named else f"'{key.name}' is not a given or a step"
-        outside = upstream.name if upstream else None
-        if key.of != outside and (key.of not in named or named[key.of].role is not Role.STEP):
-            extra = f" or the outside loss '{outside}'" if outside else ""
-            return f"in '{text}', '{key.of}' is not a step{extra}"
-        if key.wrt not in named:
-            return f"in '{text}', '{key.wrt}' is not a given or a step"
-        return None
-
 
 class _Given:
     """Given values with where each was written."""

@@ -1,8 +1,10 @@
 """Grading a student's answers against an exercise's exact solution.
 
 One :class:`Verdict` per asked key; a :class:`Report` per exercise file.
-These are plain data: the renderers (terminal, JSON, ...) take them as they
-are.  ``diagnosis`` stays None here; naming the mistake builds on this.
+Each answer is read exactly (a number, a tensor, or an expression over the
+givens), compared with the right value, and, when wrong, matched against the
+mistakes :mod:`backprop_cli.diagnosis` replays on the exercise's own graph.
+These are plain data: the renderers take them as they are.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from backprop_cli import formula
+from backprop_cli.asks import Ask, answer_label
+from backprop_cli.diagnosis import StudentWork, candidates
 from backprop_cli.errors import BackpropError, Problem
-from backprop_cli.exercise import Ask, Exercise, Number, read_grid, read_number
-from backprop_cli.keys import Key, parse_key
+from backprop_cli.exercise import Exercise
+from backprop_cli.keys import GradKey, Key, ValueKey
 from backprop_cli.limits import DEFAULT, Limits
 from backprop_cli.numbers import equal, within_tolerance
+from backprop_cli.reading import Number, read_grid, read_number
 from backprop_cli.solver import Solution
-from backprop_cli.tensor import Value, is_tensor, shape, shape_text
+from backprop_cli.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.yamlsrc import YMapping, YNode, YScalar, YSequence
 
 
@@ -29,22 +35,29 @@ class Status(str, enum.Enum):
     INVALID = "invalid"
 
 
+Grid = list[list[Number]]
+
+
 @dataclass
 class Verdict:
     key: Key
+    label: str  # the answer key, e.g. 'dloss/dw' or 'dloss/dw (formula)'
     status: Status
     expected: Value
     max_points: sp.Expr
+    form: str = "value"
     answer: str | list[list[str]] | None = None  # as the student wrote it; rows for a tensor
     problem: Problem | None = None  # why an invalid answer cannot be read
     shape_message: str | None = None  # a tensor answer of the wrong shape
     right_entries: list[list[bool]] | None = None  # a tensor answer of the right shape
     diagnosis: str | None = None
     feedback: str | None = None
+    share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
+    grid: Grid | None = None  # the answer as read, for diagnosis
 
     @property
     def points(self) -> sp.Expr:
-        return self.max_points if self.status is Status.CORRECT else sp.Integer(0)
+        return self.max_points if self.status is Status.CORRECT else self.max_points * self.share
 
 
 @dataclass
@@ -72,26 +85,37 @@ class Report:
         return sum((v.max_points for v in self.items), sp.Integer(0))
 
 
-def judge(answer: Number, expected: sp.Expr, exercise: Exercise) -> bool:
-    """Exact answers must be equal; decimal ones within the exercise's tolerance."""
+def graph_order(key: Key, exercise: Exercise) -> tuple:
+    """Where an item stands in the work: forward values first, then gradients from the
+    output back, then training steps; sorting wrong items by it finds the first wrong step."""
+    nodes = exercise.graph.by_name
+    if isinstance(key, ValueKey):
+        return (0, nodes[key.name].index)
+    if isinstance(key, GradKey):
+        return (1, -nodes[key.wrt].index)
+    return (2, key.step, nodes[key.name].index)
+
+
+def judge(answer: Number, expected: sp.Expr, exercise: Exercise, widen: int = 1) -> bool:
+    """Exact answers must be equal; decimal ones within the exercise's tolerance (times ``widen``)."""
     if answer.decimal:
         tol = exercise.tolerance
-        return within_tolerance(answer.value, expected, tol.rel, tol.abs)
+        return within_tolerance(answer.value, expected, widen * tol.rel, widen * tol.abs)
     return equal(answer.value, expected)
 
 
-def answer_entries(answers: YMapping | None) -> tuple[dict[Key, YNode], list[str]]:
-    """Answers by key, and the keys that are not keys at all."""
-    found: dict[Key, YNode] = {}
+def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str]]:
+    """Answers by canonical key, and the keys that are not keys at all."""
+    found: dict[str, YNode] = {}
     unreadable: list[str] = []
     for key_node, value in answers.items if answers else []:
         if key_node.text == "exercise":
             continue
-        key = parse_key(key_node.text)
-        if key is None:
+        label = answer_label(key_node.text)
+        if label is None:
             unreadable.append(key_node.text)
         else:
-            found[key] = value
+            found[label] = value
     return found, unreadable
 
 
@@ -100,27 +124,32 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
     solution = Solution(exercise)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
-    asked = {ask.key for ask in exercise.asks}
     for ask in exercise.asks:
-        report.items.append(_grade_one(ask, given.get(ask.key), solution, limits))
-    report.not_asked = [str(k) for k in given if k not in asked] + unreadable
+        report.items.append(_grade_one(ask, given.get(ask.answer_key), solution, limits))
+    _explain_mistakes(report)
+    asked = {ask.answer_key for ask in exercise.asks}
+    report.not_asked = [label for label in given if label not in asked] + unreadable
     return report
 
 
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
+    ex = solution.exercise
     expected = solution.expected(ask.key)
-    verdict = Verdict(ask.key, Status.MISSING, expected, ask.points)
+    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form)
     if node is None or (isinstance(node, YScalar) and node.is_null):
         return verdict
     if isinstance(node, YScalar):
         verdict.answer = node.text.strip()
     try:
-        answer = read_answer(node, limits)
+        if ask.form == "formula":
+            return _grade_formula(verdict, node, solution, limits)
+        answer = read_answer(node, limits, ex.given)  # `2*x*w` is read at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
     verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
     grid = _as_grid(answer)
+    verdict.grid = grid
     want = shape(expected) or (1, 1)  # a scalar and a 1x1 answer are the same thing
     got = (len(grid), len(grid[0]))
     if got != want:
@@ -128,24 +157,95 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
         verdict.shape_message = (f"wrong shape: your answer is {shape_text(got)}, but {ask.key} is "
                                  f"{shape_text(shape(expected))}")
         return verdict
-    expected_grid = expected if is_tensor(expected) else [[expected]]
-    right = [[judge(a, expected_grid[i][j], solution.exercise) for j, a in enumerate(row)]
+    right = [[judge(a, _entry(expected, i, j), ex) for j, a in enumerate(row)]
              for i, row in enumerate(grid)]
     if isinstance(answer, list):
         verdict.right_entries = right
-    verdict.status = Status.CORRECT if all(all(r) for r in right) else Status.INCORRECT
+    n_right = sum(sum(row) for row in right)
+    verdict.status = Status.CORRECT if n_right == got[0] * got[1] else Status.INCORRECT
+    if ask.partial and verdict.status is Status.INCORRECT:
+        verdict.share = sp.Rational(n_right, got[0] * got[1])
     return verdict
 
 
-def read_answer(node: YNode, limits: Limits = DEFAULT) -> Number | list[list[Number]]:
+def _grade_formula(verdict: Verdict, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+    ex = solution.exercise
+    symbols = formula.given_symbols(ex)
+    answer = read_number(node, "this formula", limits, symbols)
+    verdict.answer = answer.text
+    reference = formula.symbolic(ex, verdict.key)
+    right = formula.same_function(answer.value, reference, ex, seed=verdict.label)
+    verdict.status = Status.CORRECT if right else Status.INCORRECT
+    return verdict
+
+
+def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | Grid:
     """A number, or the rows of a tensor (a flat list is a column vector)."""
     if isinstance(node, YSequence):
-        return read_grid(node, "this answer", limits)
-    return read_number(node, "this answer", limits)
+        return read_grid(node, "this answer", limits, names)
+    number = read_number(node, "this answer", limits, names)
+    if is_tensor(number.value):  # an expression such as W @ x, written over tensor givens
+        return [[Number(number.text, e, number.decimal) for e in row] for row in number.value]
+    return number
 
 
-def _as_grid(answer: Number | list[list[Number]]) -> list[list[Number]]:
+def _as_grid(answer: Number | Grid) -> Grid:
     return answer if isinstance(answer, list) else [[answer]]
+
+
+def _entry(value: Value, i: int, j: int) -> sp.Expr:
+    return value[i, j] if is_tensor(value) else value
+
+
+# ------------------------------------------------------------------ naming the mistakes
+
+def _explain_mistakes(report: Report) -> None:
+    """Diagnose each wrong answer; credit carried-forward items; link formulas to numbers."""
+    ex, solution = report.exercise, report.solution
+    work = StudentWork({v.key: _grid_value(v.grid) for v in report.items
+                        if v.form == "value" and v.grid is not None and v.shape_message is None})
+    formulas = {v.key: v for v in report.items if v.form == "formula"}
+    for verdict in report.items:
+        if verdict.status is not Status.INCORRECT or verdict.form == "formula" or verdict.grid is None:
+            continue
+        match = _diagnose(verdict, solution, work)
+        if match is not None:
+            verdict.diagnosis, verdict.feedback = match
+            if verdict.diagnosis == "carried-forward":
+                verdict.share = max(verdict.share, ex.carry_forward)
+        twin = formulas.get(verdict.key)
+        if twin is not None and twin.status is Status.CORRECT:
+            note = (f"your formula for {verdict.key} is right, but the number is not: put in the "
+                    f"given values to get it")
+            verdict.feedback = f"{verdict.feedback}; {note}" if verdict.feedback else note[0].upper() + note[1:]
+
+
+def _grid_value(grid: Grid) -> Value:
+    if len(grid) == 1 and len(grid[0]) == 1:
+        return grid[0][0].value
+    return from_rows([[n.value for n in row] for row in grid])
+
+
+def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
+    ex = solution.exercise
+    try:
+        for candidate in candidates(solution, verdict.key, work):
+            if _matches(verdict.grid, candidate.value, ex):
+                return candidate.code, candidate.feedback
+    except BackpropError:
+        pass  # a replayed mistake that leaves a function's domain matches nothing
+    if _matches(verdict.grid, verdict.expected, ex, widen=10):
+        tol = ex.tolerance
+        return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
+                            f"absolute {tol.abs}): keep more digits in the intermediate results")
+    return None
+
+
+def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bool:
+    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
+        return False
+    return all(judge(a, _entry(value, i, j), exercise, widen)
+               for i, row in enumerate(grid) for j, a in enumerate(row))
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,

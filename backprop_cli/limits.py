@@ -21,6 +21,7 @@ class Limits:
     max_power_exponent: int = 1000  # |n| in a ** n when both sides are numbers
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
     max_tensor_entries: int = 10000  # entries of one tensor value or answer
+    max_train_steps: int = 50  # updates in one `train` block
 
 
 DEFAULT = Limits()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backprop_cli.grading import Report, Status, Verdict
+from backprop_cli.grading import Report, Status, Verdict, graph_order
 from backprop_cli.keys import GradKey, ValueKey
 from backprop_cli.numbers import shown
 from backprop_cli.trace import Trace, make_trace, value_trace
@@ -41,6 +41,11 @@ class FileResult:
     not_asked: list[str] = field(default_factory=list)
     score: float = 0.0
     max_score: float = 0.0
+    wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
+
+    @property
+    def first_wrong(self) -> str | None:
+        return self.wrong_in_order[0] if self.wrong_in_order else None
 
     @property
     def ok(self) -> bool:
@@ -53,8 +58,10 @@ def summarize(report: Report) -> FileResult:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
     items = [_item(report, v) for v in report.items]
+    wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
+                   key=lambda v: graph_order(v.key, ex))
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
-                      float(report.score), float(report.max_score))
+                      float(report.score), float(report.max_score), [v.label for v in wrong])
 
 
 def _item(report: Report, verdict: Verdict) -> ItemResult:
@@ -62,7 +69,7 @@ def _item(report: Report, verdict: Verdict) -> ItemResult:
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
     trace = _slice(report, verdict) if wrong and not hidden else None
     return ItemResult(
-        key=str(verdict.key),
+        key=verdict.label,
         status=verdict.status.value,
         answer=verdict.answer,
         expected=None if hidden else shown(verdict.expected),

@@ -6,8 +6,9 @@ import sympy as sp
 
 from backprop_cli.engine import Backward, backward
 from backprop_cli.exercise import Exercise
-from backprop_cli.graph import Role
-from backprop_cli.tensor import as_scalar, filled, is_tensor
+from backprop_cli.graph import Node, Role
+from backprop_cli.training import State, run_training
+from backprop_cli.tensor import Value, as_scalar, filled, is_tensor
 from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
 
 
@@ -17,6 +18,7 @@ class Solution:
     def __init__(self, exercise: Exercise) -> None:
         self.exercise = exercise
         self._passes: dict[str, Backward] = {}
+        self._states: list[State] | None = None
 
     @property
     def loss_name(self) -> str:
@@ -42,8 +44,23 @@ class Solution:
         if isinstance(key, GradKey):
             return self.backward(key.of).grad(self.exercise.node(key.wrt))
         if isinstance(key, TrainKey):
-            raise NotImplementedError("training keys are not supported in this version")
+            state = self.trajectory()[key.step]
+            if key.name in state.given:
+                return state.given[key.name]
+            return state.values[self.exercise.node(key.name)]
         raise TypeError(key)
+
+    def training_target(self) -> tuple[Node, Value]:
+        """What training descends: the outside loss's gradient, or the output itself."""
+        run = self.backward(self.loss_name)
+        return run.target, run.seed
+
+    def trajectory(self) -> list[State]:
+        """Givens and values after 0, 1, ... ``steps`` updates (``train``)."""
+        if self._states is None:
+            ex = self.exercise
+            self._states = run_training(ex.graph, ex.given, *self.training_target(), ex.training)
+        return self._states
 
     def every_key(self) -> list[Key]:
         """Every step's value, then d(loss)/d(g) for every given g (``solve --all``)."""
@@ -51,4 +68,7 @@ class Solution:
         keys: list[Key] = [ValueKey(n.name) for n in nodes if n.role is Role.STEP]
         if self.exercise.upstream or as_scalar(self.exercise.values[self.exercise.output]) is not None:
             keys += [GradKey(self.loss_name, n.name) for n in nodes if n.role is Role.GIVEN]
+        training = self.exercise.training
+        for t in range(1, training.steps + 1) if training else ():
+            keys += [TrainKey(p, t) for p in training.params] + [TrainKey(self.exercise.output.name, t)]
         return keys

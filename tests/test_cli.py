@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -23,6 +24,16 @@ from backprop_cli.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT / "exercises").glob("*.yaml"))
+# Exercises whose full chain-rule trace takes the tool many seconds to print (see
+# test_explain_of_the_mlp_exercise_is_fast); set BACKPROP_SLOW_TESTS=1 to run them everywhere.
+SLOW_TRACE = {"mlp-2-3-3-1"}
+
+
+def trace_params():
+    slow = pytest.mark.skipif(not os.environ.get("BACKPROP_SLOW_TESTS"),
+                              reason="trace takes the tool >10 s; BACKPROP_SLOW_TESTS=1 runs it")
+    return [pytest.param(p, id=p.stem, marks=[slow] if p.stem in SLOW_TRACE else [])
+            for p in EXERCISES]
 FILLED = ROOT / "tests" / "data" / "filled"
 BROKEN = ROOT / "tests" / "data" / "broken"
 LINEAR = ROOT / "exercises" / "linear-model.yaml"
@@ -55,7 +66,10 @@ def exercise_data(path: Path) -> dict:
 
 def solved(path: Path) -> list[tuple[str, str]]:
     """``backprop solve PATH`` as (key, value text) pairs, without the ``exercise:`` line."""
-    out = run("solve", path).stdout
+    key = (str(path), "yaml")
+    if key not in _SOLVED:
+        _SOLVED[key] = run("solve", path).stdout
+    out = _SOLVED[key]
     pairs = []
     for line in out.splitlines():
         key, sep, value = line.partition(": ")
@@ -153,25 +167,118 @@ SOLUTIONS = {  # worked by hand from each exercise's prompt
 }
 
 
+SOLUTIONS["batch-mse"] = {  # y_hat = [1, 4, 1, 4], r = [-1, 1, 1, 2], dloss/dr = r/2
+    "loss": "7/4", "dloss/dw": [["7/2"], ["1/2"]], "dloss/db": "3/2"}
+
+
+def tensor(value) -> np.ndarray:
+    """A given as NumPy: a flat list is a column vector."""
+    array = np.array(value, dtype=float)
+    return array.reshape(-1, 1) if array.ndim == 1 else array
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def mlp_reference(data: dict) -> dict:
+    """The 2-3-3-1 network, by the delta recursion of its prompt."""
+    g = {k: tensor(v) for k, v in data["given"].items()}
+    x, y = g["x"], float(data["given"]["y"])
+    x2 = sigmoid(g["W1"] @ x + g["B1"])
+    x3 = sigmoid(g["W2"] @ x2 + g["B2"])
+    x4 = sigmoid(g["W3"] @ x3 + g["B3"])
+    delta4 = 2 * (x4 - y) * x4 * (1 - x4)
+    delta3 = (g["W3"].T @ delta4) * x3 * (1 - x3)
+    dx2 = g["W2"].T @ delta3
+    delta2 = dx2 * x2 * (1 - x2)
+    return {"loss": (x4 - y) ** 2, "dloss/dW3": delta4 @ x3.T, "dloss/dB3": delta4,
+            "dloss/dW2": delta3 @ x2.T, "dloss/dx2": dx2, "dloss/dW1": delta2 @ x.T}
+
+
+def conv_reference(data: dict) -> dict:
+    """Cross-correlation with stride 2, and its two vector-Jacobian products, by loops."""
+    X, K, G = tensor(data["given"]["X"]), tensor(data["given"]["K"]), tensor(data["upstream"]["L"])
+    k, stride = K.shape[0], 2
+    n = (X.shape[0] - k) // stride + 1
+    z, dK, dX = np.zeros((n, n)), np.zeros_like(K), np.zeros_like(X)
+    for i in range(n):
+        for j in range(n):
+            window = X[i * stride:i * stride + k, j * stride:j * stride + k]
+            z[i, j] = (window * K).sum()
+            dK += G[i, j] * window
+            dX[i * stride:i * stride + k, j * stride:j * stride + k] += G[i, j] * K
+    return {"z": z, "dL/dK": dK, "dL/dX": dX}
+
+
+def softmax_reference(data: dict) -> dict:
+    g = {k: tensor(v) for k, v in data["given"].items()}
+    a1 = g["W1"] @ g["x"] + g["b1"]
+    h = np.maximum(a1, 0)
+    s = g["W2"] @ h + g["b2"]
+    p = np.exp(s) / np.exp(s).sum()
+    ds = p - g["y"]
+    dh = g["W2"].T @ ds
+    return {"p": p, "loss": np.array(-(g["y"] * np.log(p)).sum()), "dloss/ds": ds,
+            "dloss/dW2": ds @ h.T, "dloss/dW1": (dh * (a1 > 0)) @ g["x"].T}
+
+
+# exercises whose key is irrational or large: pinned against an independent NumPy computation
+NUMERIC = {"mlp-2-3-3-1": mlp_reference, "conv-stride2": conv_reference,
+           "softmax-classifier": softmax_reference}
+
+
+def as_float(value):
+    """A solve value (exact expression text, or nested lists of them) as floats."""
+    import sympy  # only to read the tool's exact strings back; the tool never uses sympify
+
+    if isinstance(value, list):
+        return [as_float(v) for v in value]
+    return float(sympy.sympify(str(value)))
+
+
+_SOLVED: dict = {}
+
+
+def solve_json(path: Path, *options) -> dict:
+    """``backprop solve --format json`` (cached: the mlp exercise takes seconds)."""
+    key = (str(path), options)
+    if key not in _SOLVED:
+        _SOLVED[key] = json.loads(run("solve", path, *options, "--format", "json").stdout)
+    return _SOLVED[key]
+
+
 def test_every_shipped_exercise_has_a_pinned_solution():
-    assert sorted(p.stem for p in EXERCISES) == sorted(SOLUTIONS)
+    assert sorted(p.stem for p in EXERCISES) == sorted([*SOLUTIONS, *NUMERIC])
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
-def test_solve_json_pins_the_hand_worked_values(path):
-    document = json.loads(run("solve", path, "--format", "json").stdout)
-    assert document == SOLUTIONS[path.stem]
-    assert all(isinstance(v, str) for v in document.values())
-    assert list(document) == exercise_data(path)["ask"]  # the asked keys, in order
+def test_solve_json_pins_the_values(path):
+    document = solve_json(path)
+    data = exercise_data(path)
+    assert list(document) == data["ask"]  # the asked keys, in order
+    assert all(is_value(v) for v in document.values()), document
+    if path.stem in NUMERIC:
+        reference = NUMERIC[path.stem](data)
+        assert list(reference) == list(document)
+        for key, expected in reference.items():
+            got = np.array(as_float(document[key]))
+            assert got.shape == expected.shape, (key, got.shape, expected.shape)
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15, err_msg=key)
+    else:
+        assert document == SOLUTIONS[path.stem]
+
+
+def strings(value):
+    return [strings(v) for v in value] if isinstance(value, list) else str(value)
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
 def test_solve_yaml_is_an_answers_file(path):
-    out = run("solve", path).stdout
-    loaded = yaml.safe_load(out)
+    loaded = yaml.safe_load(run("solve", path).stdout)  # not cached: the subject here
     assert isinstance(loaded, dict)
     assert loaded.pop("exercise") == path.stem
-    assert {k: str(v) for k, v in loaded.items()} == SOLUTIONS[path.stem]
+    assert {k: strings(v) for k, v in loaded.items()} == solve_json(path)
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
@@ -184,13 +291,13 @@ def test_solve_round_trips_through_check_answers(path, tmp_path):
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
 def test_solve_all_has_every_step_and_every_gradient_of_the_loss(path):
     data = exercise_data(path)
-    document = json.loads(run("solve", path, "--all", "--format", "json").stdout)
+    document = solve_json(path, "--all")
     loss = next(iter(data["upstream"])) if "upstream" in data else list(data["steps"])[-1]
     for step in data["steps"]:
         assert step in document, (step, document)
     for given in data["given"]:
         assert f"d{loss}/d{given}" in document, (given, document)
-    for key, value in SOLUTIONS[path.stem].items():  # where they overlap, the same values
+    for key, value in solve_json(path).items():  # where they overlap, the same values
         if key in document:
             assert document[key] == value
 
@@ -220,32 +327,47 @@ def test_check_solved_copy_is_all_correct(path, tmp_path):
     assert "incorrect" not in out and "missing" not in out
 
 
-def wrong_copy(path: Path, tmp_path: Path, extra: str = "", wrong: str = "12345"):
-    """A filled copy with the last asked gradient answered ``wrong``; returns (file, key, expected)."""
+WRONG = "12345"
+
+
+def wrong_copy(path: Path, tmp_path: Path, extra: str = ""):
+    """A filled copy with the last asked gradient answered wrong (for a tensor: its last
+    entry); returns (file, key, expected), expected being the wrong entry's right value."""
     pairs = solved(path)
     index = max(i for i, (k, _) in enumerate(pairs) if is_grad(k))
-    key, _ = pairs[index]
-    pairs[index] = (key, wrong)
+    key, value = pairs[index]
+    expected = solve_json(path)[key]
+    if isinstance(expected, list):
+        answer = json.loads(value)
+        answer[-1][-1] = WRONG
+        pairs[index] = (key, json.dumps(answer))
+        expected = expected[-1][-1]
+    else:
+        pairs[index] = (key, WRONG)
     filled = write(tmp_path, path.name, with_answers(path, pairs, extra))
-    return filled, key, SOLUTIONS[path.stem][key]
+    return filled, key, expected
 
 
-@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", trace_params())
 def test_check_one_wrong_gradient(path, tmp_path):
     filled, key, expected = wrong_copy(path, tmp_path)
+    tensor = isinstance(solve_json(path)[key], list)
     out = run("check", filled, code=1).stdout
     row = next(line for line in out.splitlines() if "incorrect" in line)
-    assert key in row
-    assert "12345" in row and f"expected {expected}" in row, row
+    assert key in row and WRONG in row, row
+    if tensor:  # the wrong entry, with its right value
+        assert f"{WRONG} → {expected}" in out, out
+    else:
+        assert f"expected {expected}" in row, row
     assert f"How to get {key}" in out
     assert "Backward pass" in out
     assert any(line.startswith("∂") for line in out.splitlines())
     of, wrt = key[1:].split("/d")
-    target = [line for line in out.splitlines() if line.startswith(f"∂{of}/∂{wrt} = ")]
-    assert target, out  # the slice reaches the asked gradient ...
-    last = gradient_block(out, f"∂{of}/∂{wrt}")[-1].strip()  # ... and ends at its value
-    assert last == f"= {expected}" or last.startswith(f"= {expected}  ≈"), out
-    n = len(SOLUTIONS[path.stem])
+    block = gradient_block(out, f"∂{of}/∂{wrt}")  # the slice reaches the asked gradient ...
+    if not tensor:  # ... and ends at its value
+        last = block[-1].strip()
+        assert last == f"= {expected}" or last.startswith(f"= {expected}  ≈"), out
+    n = len(solve_json(path))
     assert f"Score: {n - 1}/{n}" in out
 
 
@@ -256,8 +378,10 @@ def test_check_hide_expected(path, tmp_path, monkeypatch):
     filled = Path(filled.name)
     result = run("check", filled, code=1)
     out = result.output
-    assert "incorrect" in out and "12345" in out
-    assert "expected" not in out
+    assert "incorrect" in out and WRONG in out
+    assert "expected" not in out and "→" not in out
+    if len(expected) > 6:  # long decimals cannot be in the output by chance
+        assert expected not in out
     assert "How to get" not in out and "Backward pass" not in out
     assert not any(line.startswith("∂") for line in out.splitlines())
     document = check_json(filled, code=1)
@@ -316,11 +440,37 @@ def test_check_answers_file_duplicate_key(tmp_path):
 
 
 def test_check_answers_of_the_wrong_type(tmp_path):
-    answers = dict(SOLUTIONS["linear-model"], **{"y_hat": "true", "r": "[1]", "loss": "{a: 1}"})
+    answers = dict(SOLUTIONS["linear-model"], **{"y_hat": "true", "loss": "{a: 1}"})
     items = items_by_key(check_json(linear_with(tmp_path, answers), code=1))
-    for key in ("y_hat", "r", "loss"):
+    for key in ("y_hat", "loss"):
         assert items[key]["status"] == "invalid", items[key]
         assert items[key]["message"].startswith(str(tmp_path / "ex.yaml") + ":"), items[key]
+
+
+def test_check_tensor_answer_of_the_wrong_shape(tmp_path):
+    answers = dict(SOLUTIONS["linear-model"], **{"y_hat": "[1, 2]"})
+    filled = linear_with(tmp_path, answers)
+    item = items_by_key(check_json(filled, code=1))["y_hat"]
+    assert item["status"] in ("incorrect", "invalid") and item["points"] == 0
+    assert item["answer"] == [["1"], ["2"]]
+    verdict = f"{item['message']} {item['feedback']}"
+    assert "2x1" in verdict and "scalar" in verdict, item  # names both shapes
+    out = run("check", filled, code=1).stdout
+    assert "2x1" in out
+
+
+def test_check_one_by_one_answer_for_a_scalar_shows_the_expected_value(tmp_path):
+    """A 1x1 answer is graded like a number (r: [-1] is right); when it is wrong, the
+    expected value must still be printed (it is not hidden)."""
+    right = items_by_key(check_json(linear_with(tmp_path, dict(SOLUTIONS["linear-model"], r="[-1]")),
+                                    code=0))["r"]
+    assert right["status"] == "correct"
+    filled = linear_with(tmp_path, dict(SOLUTIONS["linear-model"], r="[1]"), name="wrong.yaml")
+    item = items_by_key(check_json(filled, code=1))["r"]
+    assert item["status"] == "incorrect" and item["expected"] == "-1"
+    out = run("check", filled, code=1).stdout
+    assert "→ -\n" not in out and "→ - " not in out, out  # a placeholder instead of the value
+    assert re.search(r"(expected -1\b|→ -1\b)", out), out
 
 
 def test_check_empty_answer_is_missing(tmp_path):
@@ -409,7 +559,12 @@ def test_check_not_asked(tmp_path):
 TOP_KEYS = {"version", "score", "max_score", "exercises"}
 EXERCISE_KEYS = {"file", "id", "title", "error", "score", "max_score", "items"}
 ITEM_KEYS = {"key", "status", "answer", "expected", "points", "max_points", "diagnosis", "feedback"}
-EXTENSIONS = {"exercise": {"not_asked"}, "item": {"message"}}  # additions SPEC allows
+EXTENSIONS = {"exercise": {"not_asked"}, "item": {"message", "entries"}}  # additions SPEC allows
+
+
+def is_value(value) -> bool:
+    """A string, or nested lists of strings (a tensor)."""
+    return isinstance(value, str) or (isinstance(value, list) and all(map(is_value, value)))
 
 
 def assert_spec_shape(document: dict) -> None:
@@ -425,8 +580,8 @@ def assert_spec_shape(document: dict) -> None:
         for item in exercise["items"]:
             assert ITEM_KEYS <= set(item) <= ITEM_KEYS | EXTENSIONS["item"], set(item)
             assert item["status"] in ("correct", "incorrect", "missing", "invalid")
-            assert item["answer"] is None or isinstance(item["answer"], str)
-            assert item["expected"] is None or isinstance(item["expected"], str)
+            assert item["answer"] is None or is_value(item["answer"]), item
+            assert item["expected"] is None or is_value(item["expected"]), item
             assert isinstance(item["points"], float) and isinstance(item["max_points"], float)
             assert item["points"] == (item["max_points"] if item["status"] == "correct" else 0.0)
         assert exercise["score"] == sum(i["points"] for i in exercise["items"])
@@ -559,7 +714,7 @@ def test_check_unknown_format():
 # --- explain -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", trace_params())
 def test_explain_text(path):
     data = exercise_data(path)
     out = run("explain", path).stdout
@@ -572,12 +727,28 @@ def test_explain_text(path):
     backward = out.split("Backward pass", 1)[1]
     loss = next(iter(data["upstream"])) if "upstream" in data else list(data["steps"])[-1]
     for name in data["given"]:
-        assert re.search(rf"^∂{loss}/∂{name} = ", backward, re.M), (name, backward)
+        assert re.search(rf"^∂{loss}/∂{name}{SHAPE} = ", backward, re.M), (name, backward)
+
+
+SHAPE = r"(?: \(\d+x\d+\))?"  # tensor gradients show their shape: "∂loss/∂W1 (3x2) = ..."
+
+
+def test_explain_of_the_mlp_exercise_is_fast():
+    """The shipped 2-3-3-1 network is small: its trace should print in seconds, not tens."""
+    path = ROOT / "exercises" / "mlp-2-3-3-1.yaml"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "backprop_cli", "explain", str(path)],
+                              capture_output=True, text=True, encoding="utf-8", cwd=ROOT,
+                              env={**os.environ, "NO_COLOR": "1"}, timeout=6)
+    except subprocess.TimeoutExpired:
+        pytest.fail("backprop explain exercises/mlp-2-3-3-1.yaml took more than 6 s")
+    assert proc.returncode == 0, proc.stderr
+    assert "∂loss/∂W1 (3x2) = " in proc.stdout
 
 
 def backward_targets(out: str) -> set[str]:
     backward = out.split("Backward pass", 1)[1]
-    return set(re.findall(r"^∂\w+/∂(\w+) = ", backward, re.M))
+    return set(re.findall(rf"^∂\w+/∂(\w+){SHAPE} = ", backward, re.M))
 
 
 def test_explain_wrt_limits_the_backward_pass():
@@ -619,7 +790,9 @@ def test_explain_json_wrt():
 def gradient_block(out: str, target: str) -> list[str]:
     """The lines of one backward entry: 'target = ...' and its '= ...' continuations."""
     lines = out.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target} = "))
+    pattern = re.compile(re.escape(target) + SHAPE + " = ")
+    start = next((i for i, line in enumerate(lines) if pattern.match(line)), None)
+    assert start is not None, f"no line starting with {target} = in:\n{out}"
     block = [lines[start]]
     for line in lines[start + 1:]:
         if not line.startswith(" "):

@@ -43,6 +43,7 @@ def _exercise(r: FileResult) -> dict:
             for i in r.items
         ],
         "not_asked": r.not_asked,
+        "first_wrong": r.first_wrong,
     }
 
 

@@ -76,22 +76,28 @@ def report_group(result: FileResult) -> Group:
     if result.error is not None:
         return Group(head, Text(result.error, style="red"))
     parts: list[RenderableType] = [head]
+    if result.first_wrong:
+        parts.append(Text(f"First wrong step: {result.first_wrong} (explained first below)", style="bold red"))
     key_width = max((len(i.key) for i in result.items), default=0)
     for item in result.items:
         line = Text(f"  {STATUS_MARK[item.status]} {item.status:<9} ", style=STATUS_STYLE[item.status])
         line.append(f"{item.key:<{key_width}}  ", style="bold")
         line.append_text(_item_summary(item))
+        if item.diagnosis:
+            line.append(f"  [{item.diagnosis}]", style="yellow")
         line.rstrip()
         parts.append(line)
-    for item in result.items:
+    by_label = {item.key: item for item in result.items}
+    for item in (by_label[label] for label in result.wrong_in_order):
+        parts.append(Text(f"\n{item.key}:", style="bold"))
         if item.message:
-            parts.append(Text(f"{item.key}: " + item.message, style="red"))
-        if item.right_entries is not None and item.status != "correct":
-            parts += [Text(f"{item.key}, entry by entry (rows and columns from 1):"), entry_grid(item)]
+            parts.append(Text(item.message, style="red"))
         if item.feedback:
-            parts.append(Text(f"{item.key}: {item.feedback}"))
-        if item.trace is not None and item.status != "correct":
-            parts.append(trace_group(item.trace, f"\nHow to get {item.key}:"))
+            parts.append(Text(item.feedback[0].upper() + item.feedback[1:] + ".", style="yellow"))
+        if item.right_entries is not None:
+            parts += [Text("Entry by entry (rows and columns from 1):"), entry_grid(item)]
+        if item.trace is not None:
+            parts.append(trace_group(item.trace, f"How to get {item.key}:"))
     if result.not_asked:
         parts.append(Text("Not asked, not graded: " + ", ".join(result.not_asked), style="yellow"))
     parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))

@@ -1,0 +1,292 @@
+"""Naming the mistake: replay classic errors on the exercise's own graph.
+
+Each rule re-runs the forward or backward pass with one mistake applied (a
+local derivative left out, a path not summed, the activation used for its
+derivative, ...) and yields the wrong value that mistake produces, with a
+sentence naming the step.  A wrong answer that equals one of them gets its
+code.  Nothing here lists wrong answers by hand: every candidate comes from
+the graph, so a new exercise is diagnosed with no extra work.
+
+Rules are tried in the SPEC's order of precedence, most specific first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Callable, Iterator
+
+import numpy as np
+import sympy as sp
+
+from backprop_cli import ops, tensor_ops
+from backprop_cli.engine import Values, backward
+from backprop_cli.graph import Node, Role
+from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
+from backprop_cli.numbers import exact_text
+from backprop_cli.solver import Solution
+from backprop_cli.tensor import Value, elementwise, filled, is_tensor, shape, unbroadcast
+from backprop_cli.trace import number
+from backprop_cli.training import run_training
+
+ACTIVATIONS = (ops.SIGMOID, ops.RELU, ops.TANH)
+MAX_FORK = 6  # paths at one fork whose subsets are tried
+
+
+@dataclass(frozen=True)
+class Candidate:
+    code: str
+    value: Value
+    feedback: str
+
+
+@dataclass
+class StudentWork:
+    """The student's readable answers, by key, for carried-forward grading."""
+
+    values: dict[Key, Value]
+
+
+def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
+    """Wrong values that classic mistakes give for ``key``, most specific first."""
+    expected = solution.expected(key)
+    yield from _carried_forward(solution, key, work)
+    if isinstance(key, TrainKey):
+        yield from _update_sign(solution, key)
+    if isinstance(key, GradKey):
+        yield from _transpose(expected, key)
+        yield from _missing_mean(solution, key)
+        yield from _missing_upstream(solution, key)
+        yield from _edge_mistakes(solution, key)
+    yield Candidate("sign", _negate(expected), _sign_feedback(solution, key))
+
+
+# ------------------------------------------------------------------ helpers
+
+def _negate(value: Value) -> Value:
+    return elementwise(lambda e: -e, value)
+
+
+def _path_edges(solution: Solution, key: GradKey):
+    """The (consumer, slot, input) edges on the paths from ``wrt`` up to the target."""
+    run = solution.backward(key.of)
+    graph = solution.exercise.graph
+    path = graph.between(run.target, graph.by_name[key.wrt])
+    on_path = set(path)
+    return run, [(c, slot, inp) for c in path for slot, inp in enumerate(c.inputs)
+                 if inp in on_path and c is not graph.by_name[key.wrt]]
+
+
+def _rerun(solution: Solution, key: GradKey, mistake) -> Value:
+    run = solution.backward(key.of)
+    ex = solution.exercise
+    again = backward(ex.graph, ex.values, run.target, run.seed, run.outside, mistake)
+    return again.grad(ex.graph.by_name[key.wrt])
+
+
+def _step_words(node: Node, values: Values) -> str:
+    """'step r' or, for an intermediate, 'step loss (where loss_1 = y_hat - y)'."""
+    if node.role is Role.PART:
+        return f"step '{node.step}' (where {node.name} = {node.definition()})"
+    return f"step '{node.name}'"
+
+
+def _local_text(consumer: Node, slot: int, values: Values) -> tuple[sp.Expr, sp.Expr]:
+    syms = [sp.Symbol(i.name) if i.role is not Role.CONST else i.const for i in consumer.inputs]
+    symbolic = ops.as_expr(consumer.op.local[slot](*syms, sp.Symbol(consumer.name)))
+    args = [values[i] for i in consumer.inputs]
+    value = elementwise(lambda *xs: ops.as_expr(consumer.op.local[slot](*xs)), *args, values[consumer])
+    return symbolic, value
+
+
+def _replace_local(target_edge, new_local: Callable) -> Callable:
+    """A mistake that multiplies the upstream gradient by ``new_local`` at one edge."""
+    def mistake(consumer, slot, g, args, out):
+        if (consumer, slot) != target_edge:
+            return None
+        local = new_local(args, out)
+        return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(args[slot]))
+    return mistake
+
+
+# ------------------------------------------------------------------ the rules
+
+def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
+    """Right, if the student's own earlier answers are taken as given."""
+    ex = solution.exercise
+    graph = ex.graph
+    if isinstance(key, TrainKey):
+        return
+    if isinstance(key, ValueKey):
+        node = graph.by_name[key.name]
+    else:
+        node = solution.backward(key.of).target
+    above = set(graph.ancestors(node))
+    known_values = {graph.by_name[k.name]: v for k, v in work.values.items()
+                    if isinstance(k, ValueKey) and graph.by_name[k.name] in above
+                    and graph.by_name[k.name] is not node
+                    and graph.by_name[k.name].role is not Role.GIVEN}
+    wrong = [k for k, v in work.values.items() if not _same(v, solution.expected(k))]
+    if not wrong:
+        return
+    values = _forward_with(ex, known_values)
+    if values is None:
+        return
+    if isinstance(key, ValueKey):
+        used = [k for k in wrong if isinstance(k, ValueKey) and graph.by_name[k.name] in known_values]
+        if used:
+            yield Candidate("carried-forward", values[node], _carry_words(used, work, solution))
+        return
+    run = solution.backward(key.of)
+    wrt = graph.by_name[key.wrt]
+    between = set(graph.between(run.target, wrt)) - {wrt, run.target}
+    known_grads = {graph.by_name[k.wrt]: v for k, v in work.values.items()
+                   if isinstance(k, GradKey) and k.of == key.of and graph.by_name[k.wrt] in between}
+    used = [k for k in wrong if (isinstance(k, ValueKey) and graph.by_name[k.name] in known_values)
+            or (isinstance(k, GradKey) and k.of == key.of and graph.by_name[k.wrt] in known_grads)]
+    if not used:
+        return
+    again = backward(graph, values, run.target, run.seed, run.outside, known=known_grads)
+    yield Candidate("carried-forward", again.grad(wrt), _carry_words(used, work, solution))
+
+
+def _forward_with(ex, known: dict[Node, Value]) -> Values | None:
+    """The forward pass with some step values replaced by the student's."""
+    values: Values = {}
+    try:
+        for node in ex.graph.nodes:
+            if node in known:
+                values[node] = known[node]
+            elif node.op is None:
+                values[node] = ex.values[node]
+            else:
+                values[node] = node.op.apply([values[i] for i in node.inputs], **node.params)
+    except (ops.OpError, ValueError, TypeError, ZeroDivisionError):
+        return None  # the student's values leave the domain: no carried-forward value
+    return values
+
+
+def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
+    first = used[0]
+    return (f"this is right if your earlier answer {first} = {number(work.values[first])} is taken "
+            f"as given (it should be {number(solution.expected(first))}): the mistake is in {first}")
+
+
+def _same(a: Value, b: Value) -> bool:
+    from backprop_cli.numbers import equal
+
+    if shape(a) != shape(b):
+        return False
+    return all(equal(x, y) for x, y in zip(np.ravel(a) if is_tensor(a) else [a],
+                                           np.ravel(b) if is_tensor(b) else [b]))
+
+
+def _update_sign(solution: Solution, key: TrainKey) -> Iterator[Candidate]:
+    ex = solution.exercise
+    states = run_training(ex.graph, ex.given, *solution.training_target(), ex.training, direction=+1)
+    state = states[key.step]
+    value = state.given[key.name] if key.name in state.given else state.values[ex.graph.by_name[key.name]]
+    yield Candidate("update-sign", value,
+                    "your update adds the gradient; gradient descent subtracts it: "
+                    "w <- w - rate * dloss/dw")
+
+
+def _transpose(expected: Value, key: GradKey) -> Iterator[Candidate]:
+    if is_tensor(expected) and expected.shape != (1, 1):
+        yield Candidate("transpose", expected.T.copy(),
+                        f"your answer is the transpose of the right one: {key} has the shape of "
+                        f"{key.wrt} ({expected.shape[0]}x{expected.shape[1]})")
+
+
+def _missing_mean(solution: Solution, key: GradKey) -> Iterator[Candidate]:
+    run, edges = _path_edges(solution, key)
+    expected = solution.expected(key)
+    for consumer in dict.fromkeys(c for c, _, _ in edges):
+        if consumer.op is tensor_ops.MEAN:
+            n = solution.exercise.values[consumer.inputs[0]].size
+            words = f"{_step_words(consumer, run.values)} takes the mean of {n} numbers, so its derivative is 1/{n}"
+            yield Candidate("missing-mean", elementwise(lambda e: e * n, expected),
+                            f"your answer is {n} times the right one: {words}")
+            yield Candidate("missing-mean", elementwise(lambda e: e / n, expected),
+                            f"your answer is 1/{n} of the right one: {words}, once")
+
+
+def _missing_upstream(solution: Solution, key: GradKey) -> Iterator[Candidate]:
+    up = solution.exercise.upstream
+    if up is None or key.of != up.name:
+        return
+    ex = solution.exercise
+    ones = filled(up.value.shape, sp.Integer(1)) if is_tensor(up.value) else sp.Integer(1)
+    again = backward(ex.graph, ex.values, ex.output, ones, up.name)
+    yield Candidate("missing-upstream", again.grad(ex.graph.by_name[key.wrt]),
+                    f"your answer leaves out the upstream gradient d{up.name}/d{ex.output.name} = "
+                    f"{number(up.value)} that the outside loss sends in")
+
+
+def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
+    """activation-not-derivative, then missing-path, then missing-factor, edge by edge."""
+    run, edges = _path_edges(solution, key)
+    values = run.values
+    elementwise_edges = [(c, s, i) for c, s, i in edges if isinstance(c.op, ops.Op)]
+    for consumer, slot, inp in elementwise_edges:
+        if consumer.op in ACTIVATIONS:
+            symbolic, _ = _local_text(consumer, slot, values)
+            value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: out))
+            yield Candidate("activation-not-derivative", value,
+                            f"in {_step_words(consumer, values)}, your answer multiplies by the "
+                            f"activation {consumer.name} = {consumer.definition()} itself, where its "
+                            f"derivative d{consumer.name}/d{inp.name} = {exact_text(symbolic)} belongs")
+    yield from _missing_paths(solution, key, run, edges)
+    for consumer, slot, inp in elementwise_edges:
+        symbolic, local = _local_text(consumer, slot, values)
+        value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1)))
+        yield Candidate("missing-factor", value,
+                        f"your answer leaves out d{consumer.name}/d{inp.name} = {exact_text(symbolic)}"
+                        f" = {number(local)}, in {_step_words(consumer, values)}")
+        coefficient, _ = symbolic.as_coeff_Mul()
+        if coefficient.is_Number and coefficient not in (1, -1) and symbolic != coefficient:
+            value = _rerun(solution, key, _replace_local(
+                (consumer, slot),
+                lambda args, out, c=consumer, s=slot, k=coefficient: elementwise(
+                    lambda *xs: ops.as_expr(c.op.local[s](*xs)) / k, *args, out)))
+            yield Candidate("missing-factor", value,
+                            f"your answer leaves out the factor {coefficient} of "
+                            f"d{consumer.name}/d{inp.name} = {exact_text(symbolic)}, in "
+                            f"{_step_words(consumer, values)}")
+
+
+def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Candidate]:
+    by_input: dict[Node, list[tuple[Node, int]]] = {}
+    for consumer, slot, inp in edges:
+        by_input.setdefault(inp, []).append((consumer, slot))
+    for fork, paths in by_input.items():
+        if len(paths) < 2 or len(paths) > MAX_FORK:
+            continue
+        for size in range(1, len(paths)):
+            for kept in combinations(paths, size):
+                dropped = set(paths) - set(kept)
+
+                def mistake(consumer, slot, g, args, out, dropped=dropped):
+                    if (consumer, slot) in dropped:
+                        return filled(shape(args[slot]), sp.Integer(0)) if is_tensor(args[slot]) \
+                            else sp.Integer(0)
+                    return None
+
+                every = " and ".join(dict.fromkeys(c.name for c, _ in paths))
+                names = " and ".join(dict.fromkeys(c.name for c, _ in kept))
+                yield Candidate("missing-path", _rerun(solution, key, mistake),
+                                f"'{fork.name}' reaches {key.of} along {len(paths)} paths (into "
+                                f"{every}), but your answer only follows the one into {names}: "
+                                f"gradients add up where a value fans out")
+
+
+def _sign_feedback(solution: Solution, key: Key) -> str:
+    words = "your answer has the right size but the wrong sign"
+    if isinstance(key, GradKey):
+        _, edges = _path_edges(solution, key)
+        subtractions = [c for c, _, _ in edges if c.op in (ops.SUB, ops.NEG)]
+        if subtractions:
+            c = subtractions[0]
+            return (f"{words}: check the subtraction in {_step_words(c, solution.exercise.values)}, "
+                    f"{c.definition()}")
+    return words + ": check the signs along the chain"

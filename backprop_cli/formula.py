@@ -1,0 +1,72 @@
+"""Formula answers: is the student's expression the same function of the givens?
+
+Deciding that two expressions are equal is undecidable in general, and
+SymPy's ``simplify`` can run for ever, so the test is bounded: a cheap
+symbolic check (``expand`` of the difference, only for small expressions),
+then exact evaluation at several rational points near the exercise's own
+values where the right answer is defined.  Two different functions agree at
+random rational points only by a coincidence of measure zero.
+"""
+
+from __future__ import annotations
+
+import random
+
+import sympy as sp
+
+from backprop_cli.engine import backward, forward
+from backprop_cli.exercise import Exercise
+from backprop_cli.keys import GradKey, Key, ValueKey
+from backprop_cli.numbers import equal
+from backprop_cli.ops import bad_value
+from backprop_cli.tensor import filled, is_tensor
+
+POINTS = 6
+_SMALL = 60  # operations; beyond this the symbolic check is skipped
+
+
+def given_symbols(exercise: Exercise) -> dict[str, sp.Symbol]:
+    return {name: sp.Symbol(name) for name in exercise.given}
+
+
+def symbolic(exercise: Exercise, key: Key) -> sp.Expr:
+    """The right answer as a function of the givens (a SymPy expression over their symbols)."""
+    symbols = given_symbols(exercise)
+    graph = exercise.graph
+    values = forward(graph, symbols)
+    if isinstance(key, ValueKey):
+        return values[graph.by_name[key.name]]
+    assert isinstance(key, GradKey)
+    up = exercise.upstream
+    if up is not None and key.of == up.name:
+        run = backward(graph, values, exercise.output, up.value, up.name)
+    else:
+        target = graph.by_name[key.of]
+        seed = filled((1, 1), sp.Integer(1)) if is_tensor(exercise.values[target]) else sp.Integer(1)
+        run = backward(graph, values, target, seed)
+    return run.grad(graph.by_name[key.wrt])
+
+
+def same_function(answer: sp.Expr, reference: sp.Expr, exercise: Exercise, seed: str) -> bool:
+    diff = answer - reference
+    if diff == 0:
+        return True
+    if sp.count_ops(diff) <= _SMALL and sp.expand(diff) == 0:
+        return True
+    symbols = given_symbols(exercise)
+    points = _points(exercise, reference, symbols, random.Random(seed))
+    return all(equal(answer.subs(p), value) for p, value in points)
+
+
+def _points(exercise: Exercise, reference: sp.Expr, symbols, rng: random.Random):
+    """The given values themselves, then rational points near them where the reference is defined."""
+    center = {symbols[n]: v for n, v in exercise.given.items()}
+    points = [(center, reference.subs(center))]
+    tries = 0
+    while len(points) < POINTS and tries < 5 * POINTS:
+        tries += 1
+        point = {s: v + sp.Rational(rng.randint(-12, 12), rng.randint(5, 17)) for s, v in center.items()}
+        value = reference.subs(point)
+        if value.is_number and bad_value(value) is None:
+            points.append((point, value))
+    return points

@@ -1,0 +1,141 @@
+"""Reading values out of YAML nodes: numbers, tensors, flags and text.
+
+Every value is read from the text the author wrote (never from YAML's own
+guess at its type), parsed by the expression parser and evaluated exactly, so
+``0.1`` is 1/10, ``1e3`` is 1000 and ``010`` is an error rather than 8.
+Problems point at the file, line and column of the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from backprop_cli import expr
+from backprop_cli.engine import evaluate
+from backprop_cli.errors import BackpropError, ExpressionError, Where
+from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.tensor import Value, from_rows
+from backprop_cli.yamlsrc import YNode, YScalar, YSequence, node_problem
+
+YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def where_in(scalar: YScalar, start: int = 0, end: int | None = None) -> Where:
+    """Where characters ``start:end`` of a scalar's text stand in the file."""
+    location = scalar.location_at(start)
+    length = max(1, (end if end is not None else len(scalar.text)) - start)
+    return Where(location, scalar.source.line(location.line), length)
+
+
+def where_of(node: YNode) -> Where:
+    return Where(node.location, node.source.line(node.location.line))
+
+
+def parse_scalar(scalar: YScalar, limits: Limits = DEFAULT) -> expr.Node:
+    """Parse an expression held in a YAML scalar; errors point into the file."""
+    try:
+        return expr.parse(scalar.text, limits)
+    except ExpressionError as err:
+        location = scalar.location_at(err.offset)
+        raise BackpropError(err.to_problem(location, scalar.source.line(location.line))) from None
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number as written in the file: its text, exact value, and whether it was a decimal."""
+
+    text: str
+    value: sp.Expr
+    decimal: bool  # written with a decimal point or an exponent, so graded with a tolerance
+
+
+def read_number(node: YNode, what: str, limits: Limits = DEFAULT,
+                names: dict[str, Value] | None = None) -> Number:
+    """A number written in the file: a given, an answer, a tolerance, an upstream gradient.
+
+    ``names`` are the names the text may use, with their values (an answer may
+    be written over the givens: ``2*x*(x*w - y)``); without it, only numbers.
+    """
+    names = names or {}
+    scalar = scalar_of(node, what)
+    if scalar.is_null:
+        raise BackpropError(node_problem(node, f"{what} has no value"))
+    if scalar.text.strip().lower() in YAML11_BOOLS | {"true", "false"}:
+        raise BackpropError(node_problem(node, f"{what} must be a number, not '{scalar.text}'"))
+    tree = parse_scalar(scalar, limits)
+    for name in expr.walk(tree):
+        if isinstance(name, expr.Name) and name.id != "pi" and name.id not in names:
+            allowed = f"names of givens ({', '.join(names)}) or " if names else ""
+            raise BackpropError(where_in(scalar, name.start, name.end).problem(
+                f"{what} may only use {allowed}numbers, but '{name.id}' is not one",
+                "write the number itself, e.g. 2 or 3/2 or exp(-1)"))
+    used = {n: v for n, v in names.items() if n in expr.names(tree)}
+    value = evaluate(tree, used, where_in(scalar), limits)
+    decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
+    return Number(scalar.text.strip(), value, decimal)
+
+
+def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
+    return read_number(node, what, limits).value
+
+
+def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT,
+              names: dict[str, Value] | None = None) -> list[list[Number]]:
+    """A tensor written as YAML lists: a flat list is a column vector, nested lists are rows."""
+    items = node.items
+    if not items:
+        raise BackpropError(node_problem(node, f"{what} is an empty list"))
+    nested = [isinstance(i, YSequence) for i in items]
+    if any(nested) and not all(nested):
+        raise BackpropError(node_problem(node, f"{what} mixes numbers and lists",
+                                         "write [a, b] for a column vector or [[a, b], [c, d]] for rows"))
+    rows = [row.items for row in items] if all(nested) else [[i] for i in items]
+    size = sum(len(r) for r in rows)
+    if size > limits.max_tensor_entries:
+        raise BackpropError(node_problem(node, f"{what} has {size} entries; the limit is "
+                                               f"{limits.max_tensor_entries}"))
+    for i, row in enumerate(rows):
+        if not row:
+            raise BackpropError(node_problem(items[i], f"{what}: row {i + 1} is empty"))
+        if len(row) != len(rows[0]):
+            raise BackpropError(node_problem(items[i], f"{what}: row {i + 1} has {len(row)} entries, "
+                                                       f"but row 1 has {len(rows[0])}"))
+        for entry in row:
+            if isinstance(entry, YSequence):
+                raise BackpropError(node_problem(entry, f"{what}: tensors have at most two dimensions"))
+    return [[read_number(e, f"{what}, entry {i + 1},{j + 1}", limits, names) for j, e in enumerate(row)]
+            for i, row in enumerate(rows)]
+
+
+def read_value(node: YNode, what: str, limits: Limits = DEFAULT) -> Value:
+    """A given or upstream value: a number, or a tensor written as lists."""
+    if isinstance(node, YSequence):
+        return from_rows([[n.value for n in row] for row in read_grid(node, what, limits)])
+    return constant(node, what, limits)
+
+
+def scalar_of(node: YNode, what: str) -> YScalar:
+    if isinstance(node, YScalar):
+        return node
+    kind = "a list" if isinstance(node, YSequence) else "a mapping"
+    raise BackpropError(node_problem(node, f"{what} must be a single value, not {kind}"))
+
+
+def read_bool(node: YNode, what: str) -> bool:
+    text = node.text.strip() if isinstance(node, YScalar) else None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    hint = None
+    if text is not None and text.lower() in YAML11_BOOLS:
+        hint = "YAML 1.1 reads yes/no/on/off as booleans, which is easy to misread: write true or false"
+    raise BackpropError(node_problem(node, f"{what} must be true or false", hint))
+
+
+def read_text(node: YNode, what: str) -> str:
+    if isinstance(node, YScalar) and not node.is_null:
+        return node.text
+    raise BackpropError(node_problem(node, f"{what} must be text"))

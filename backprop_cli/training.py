@@ -1,0 +1,90 @@
+"""Gradient-descent updates, exactly, with PyTorch's update rules.
+
+``train: {rate, steps, params, optimizer}`` repeats: forward, backward from
+the output (or the outside loss), update each parameter.  Optimizers and
+their defaults follow ``torch.optim``:
+
+* ``sgd``: w <- w - rate * g
+* ``momentum`` (torch.optim.SGD with momentum, no dampening, not Nesterov):
+  b <- g on the first step, then b <- momentum * b + g; w <- w - rate * b.
+  Our default momentum is 0.9 (PyTorch's SGD defaults to 0, i.e. plain sgd).
+* ``adam``: m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+  m^ = m / (1 - b1^t), v^ = v / (1 - b2^t), w <- w - rate * m^ / (sqrt(v^) + eps),
+  with PyTorch's defaults b1 = 0.9, b2 = 0.999, eps = 1e-8.
+
+Every number stays exact (Adam's square roots included); entries of tensor
+parameters are updated elementwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from backprop_cli.engine import Values, backward, forward
+from backprop_cli.graph import Graph, Node
+from backprop_cli.tensor import Value, elementwise, filled, is_tensor
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+@dataclass(frozen=True)
+class Training:
+    rate: sp.Expr
+    steps: int
+    params: tuple[str, ...]
+    optimizer: str = "sgd"
+    momentum: sp.Expr = sp.Rational(9, 10)
+    beta1: sp.Expr = sp.Rational(9, 10)
+    beta2: sp.Expr = sp.Rational(999, 1000)
+    eps: sp.Expr = sp.Rational(1, 10**8)
+
+
+@dataclass
+class State:
+    """Everything known after some number of updates."""
+
+    given: dict[str, Value]
+    values: Values
+    grads: dict[str, Value] = field(default_factory=dict)  # of the loss, for each parameter
+
+
+def _zeros_like(value: Value) -> Value:
+    return filled(value.shape, sp.Integer(0)) if is_tensor(value) else sp.Integer(0)
+
+
+def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value, training: Training,
+                 direction: int = -1) -> list[State]:
+    """States 0..steps.  ``direction=+1`` replays the classic mistake of adding the gradient."""
+    states = []
+    current = dict(given)
+    memory: dict[str, list[Value]] = {p: [_zeros_like(given[p]), _zeros_like(given[p])] for p in training.params}
+    for t in range(training.steps + 1):
+        values = forward(graph, current)
+        state = State(dict(current), values)
+        states.append(state)
+        if t == training.steps:
+            break
+        run = backward(graph, values, loss, seed)
+        for name in training.params:
+            g = run.grad(graph.by_name[name])
+            state.grads[name] = g
+            current[name] = current[name] + direction * _step(training, g, memory[name], t + 1)
+    return states
+
+
+def _step(training: Training, g: Value, memory: list[Value], t: int) -> Value:
+    """The size of one update (to be subtracted), updating the optimizer's memory in place."""
+    rate = training.rate
+    if training.optimizer == "sgd":
+        return elementwise(lambda gi: rate * gi, g)
+    if training.optimizer == "momentum":
+        mu = training.momentum
+        memory[0] = g if t == 1 else elementwise(lambda b, gi: mu * b + gi, memory[0], g)
+        return elementwise(lambda b: rate * b, memory[0])
+    b1, b2, eps = training.beta1, training.beta2, training.eps
+    memory[0] = elementwise(lambda m, gi: b1 * m + (1 - b1) * gi, memory[0], g)
+    memory[1] = elementwise(lambda v, gi: b2 * v + (1 - b2) * gi**2, memory[1], g)
+    return elementwise(lambda m, v: rate * (m / (1 - b1**t)) / (sp.sqrt(v / (1 - b2**t)) + eps),
+                       memory[0], memory[1])
