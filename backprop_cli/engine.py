@@ -120,8 +120,13 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
     grads = result.grads
     terms: dict[Node, list[Term]] = {}
     grads[target] = seed
-    for node in reversed(graph.ancestors(target)):
-        if node.role is Role.CONST:
+    order = graph.ancestors(target)
+    above = set(order)
+    # A given's gradient is final once its last consumer is done: say it there, next to
+    # the step that uses it, rather than at the very end of the pass.
+    waiting = {n: sum(c in above for c in graph.consumers(n)) for n in order if n.role is Role.GIVEN}
+    for node in reversed(order):
+        if node.role is Role.CONST or (node.role is Role.GIVEN and node is not target):
             continue
         if known and node in known:
             grads[node] = known[node]
@@ -146,6 +151,11 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
                 local_sym = ops.as_expr(node.op.local[slot](*syms, sp.Symbol(node.name)))
             terms.setdefault(inp, []).append(Term(node, slot, grads[node], local_sym, local, value))
             grads[inp] = value if inp not in grads else grads[inp] + value
+        for inp in dict.fromkeys(node.inputs):
+            if inp in waiting:
+                waiting[inp] -= 1
+                if waiting[inp] == 0:
+                    result.lines.append(GradLine(inp, grads[inp], tuple(terms[inp])))
     return result
 
 

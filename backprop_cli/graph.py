@@ -50,7 +50,9 @@ class Node:
     def definition(self) -> str:
         if self.op is None:
             return self.role.value
-        return self.op.form.format(*(i.label for i in self.inputs), **self.params)
+        call = self.op.form[0].isalpha()  # sqrt(-1), not sqrt((-1))
+        labels = (i.label[1:-1] if call and i.label.startswith("(-") else i.label for i in self.inputs)
+        return self.op.form.format(*labels, **self.params)
 
     def __repr__(self) -> str:
         return f"Node({self.name!r})"

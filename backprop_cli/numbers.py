@@ -48,11 +48,23 @@ def exact_text(value: sp.Expr) -> str:
     return _PRINTER.doprint(value)
 
 
+def is_short(value: sp.Expr, limit: int = SHORT) -> bool:
+    """Whether the exact form is small enough to print: count tree nodes, stopping early.
+
+    Deep sigmoid networks give exact forms pages long; printing one only to
+    measure it would cost more than the whole backward pass.
+    """
+    count = 0
+    for _ in sp.preorder_traversal(value):
+        count += 1
+        if count > limit:
+            return False
+    return True
+
+
 def decimal_text(value: sp.Expr, digits: int = DIGITS) -> str:
     """The value to ``digits`` significant digits, e.g. '0.196611933241482'."""
-    x = sp.N(value, digits + 5)
-    return mpmath.nstr(mpmath.mpf(x._mpf_ if hasattr(x, "_mpf_") else float(x)), digits,
-                       min_fixed=-5, max_fixed=16)
+    return mpmath.nstr(approx(value, digits + 10), digits, min_fixed=-5, max_fixed=16)
 
 
 def shown(value):
@@ -62,8 +74,55 @@ def shown(value):
     """
     if isinstance(value, np.ndarray):
         return [[shown(e) for e in row] for row in value]
-    text = exact_text(value)
-    return text if len(text) <= SHORT else decimal_text(value)
+    if is_short(value):
+        text = exact_text(value)
+        if len(text) <= SHORT:
+            return text
+    return decimal_text(value)
+
+
+_MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
+           sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
+
+
+def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
+    """A real number to about ``digits`` digits, evaluating shared subexpressions once.
+
+    The exact values of a network share subexpressions (each activation
+    appears in every later layer).  SymPy's evalf walks them as a tree, again
+    and again; this walks the DAG with a memo, at a working precision with
+    margin to spare for cancellation.
+    """
+    memo: dict = {}
+    with mpmath.workdps(digits + 30):
+        return +_approx(value, memo)
+
+
+def _approx(e: sp.Expr, memo: dict):
+    if e in memo:
+        return memo[e]
+    if e.is_Rational:
+        out = mpmath.mpf(e.p) / e.q
+    elif e.is_Add:
+        out = mpmath.fsum(_approx(a, memo) for a in e.args)
+    elif e.is_Mul:
+        out = mpmath.fprod(_approx(a, memo) for a in e.args)
+    elif e.is_Pow:
+        base, exponent = e.args
+        out = _approx(base, memo) ** (exponent.p / mpmath.mpf(exponent.q) if exponent.is_Rational
+                                      else _approx(exponent, memo))
+    elif e.func in _MPMATH:
+        out = _MPMATH[e.func](_approx(e.args[0], memo))
+    elif isinstance(e, (sp.Max, sp.Min)):
+        out = (max if isinstance(e, sp.Max) else min)(_approx(a, memo) for a in e.args)
+    elif e is sp.pi:
+        out = +mpmath.pi
+    elif e is sp.E:
+        out = +mpmath.e
+    else:  # anything rarer: SymPy's own evaluation
+        out = mpmath.mpf(sp.N(e, mpmath.mp.dps)._mpf_)
+    memo[e] = out
+    return out
 
 
 def is_integer(value: sp.Expr) -> bool:
@@ -80,14 +139,15 @@ def equal(a: sp.Expr, b: sp.Expr) -> bool:
     """
     if a == b:
         return True
-    diff = a - b
-    if diff.is_Rational:
-        return diff == 0
-    scale = max(1, abs(sp.N(a, 20)), abs(sp.N(b, 20)))
-    return bool(abs(sp.N(diff, _CHECK_DIGITS)) <= sp.Integer(10) ** -40 * scale)
+    if a.is_Rational and b.is_Rational:
+        return False
+    with mpmath.workdps(_CHECK_DIGITS):
+        x, y = approx(a, _CHECK_DIGITS), approx(b, _CHECK_DIGITS)
+        return bool(abs(x - y) <= mpmath.mpf(10) ** -40 * max(1, abs(x), abs(y)))
 
 
 def within_tolerance(answer: sp.Expr, expected: sp.Expr, rel: sp.Expr, abs_: sp.Expr) -> bool:
     """``|answer - expected| <= abs + rel * |expected|``, at 30 digits."""
-    a, e = sp.N(answer, 30), sp.N(expected, 30)
-    return bool(abs(a - e) <= sp.N(abs_, 30) + sp.N(rel, 30) * abs(e))
+    with mpmath.workdps(30):
+        a, e = approx(answer, 30), approx(expected, 30)
+        return bool(abs(a - e) <= approx(abs_, 30) + approx(rel, 30) * abs(e))

@@ -64,9 +64,10 @@ class Op:
     def pull(self, slot: int, g: Value, args: list[Value], out: Value) -> tuple[Value, Value]:
         """(this input's share of the gradient, the local derivative), entry by entry."""
         local = elementwise(lambda *xs: as_expr(self.local[slot](*xs)), *args, out)
-        for entry in entries(local):
-            if (problem := bad_value(entry)) is not None:
-                raise OpError(f"the derivative is undefined here: {problem}")
+        if self.domain is not _no_domain:  # only ops with a domain can have an undefined derivative
+            for entry in entries(local):
+                if (problem := bad_value(entry)) is not None:
+                    raise OpError(f"the derivative is undefined here: {problem}")
         return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(args[slot])), local
 
     def entry_partials(self, slot, index, args, out, sym, out_sym):
@@ -83,6 +84,8 @@ class Op:
 
 
 def _checked(op: Op, xs, limits: Limits) -> sp.Expr:
+    if op.domain is _no_domain:  # sums, products, exp, sigmoid ... of real numbers are real numbers
+        return op.forward(*xs)
     problem = op.domain(*xs)
     if problem is None and op is POW and xs[1].is_number and abs(xs[1]) > limits.max_power_exponent:
         problem = f"the exponent {xs[1]} is too large (the limit is {limits.max_power_exponent})"
@@ -125,7 +128,7 @@ def _div_domain(a, b):
 
 
 def _pow_domain(a, b):
-    if not _numeric(a, b):
+    if not _numeric(a, b) or (b.is_Integer and b >= 0):  # r**2 needs no sign test of r
         return None
     if a == 0 and bool(b < 0):
         return f"0 raised to a negative power ({b}) is a division by zero"

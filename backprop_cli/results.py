@@ -75,8 +75,10 @@ def _item(report: Report, verdict: Verdict) -> ItemResult:
         expected=None if hidden else shown(verdict.expected),
         points=float(verdict.points),
         max_points=float(verdict.max_points),
-        diagnosis=verdict.diagnosis,
-        feedback=verdict.feedback,
+        # Every classic mistake can be undone to give the right value, so hiding the
+        # expected values hides what is said about the mistake too.
+        diagnosis=None if hidden else verdict.diagnosis,
+        feedback=None if hidden else verdict.feedback,
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
         right_entries=verdict.right_entries,
         trace=trace,

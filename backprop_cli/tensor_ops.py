@@ -186,17 +186,20 @@ MATMUL = TensorOp("matmul", "{0} @ {1}", _matmul,
                   ("{g} @ {1}.T", "{0}.T @ {g}"), _matmul_entries)
 TRANSPOSE = TensorOp("transpose", "{0}.T", _transpose, (lambda g, x, out: g.T.copy(),), ("{g}.T",),
                      lambda slot, index, args, out, sym, out_sym: [(index[::-1], sp.Integer(1), sp.Integer(1))])
-SUM = TensorOp("sum", "sum({0})", _sum, (lambda g, x, out: filled(x.shape, g),), ("{g} · ones",),
+SUM = TensorOp("sum", "sum({0})", _sum, (lambda g, x, out: filled(x.shape, g),), ("{g} · ones({shape0})",),
                lambda slot, index, args, out, sym, out_sym: [((), sp.Integer(1), sp.Integer(1))])
 MEAN = TensorOp("mean", "mean({0})", _mean, (lambda g, x, out: filled(x.shape, g / x.size),),
-                ("{g} · ones / n",),
+                ("{g} · ones({shape0}) / {size0}",),
                 lambda slot, index, args, out, sym, out_sym: [((), sp.Rational(1, args[0].size),
                                                                sp.Rational(1, args[0].size))])
 SOFTMAX = TensorOp("softmax", "softmax({0})", _softmax, (_softmax_vjp,),
                    ("{out} ⊙ ({g} - sum({out} ⊙ {g}))",), _softmax_entries)
 CONV2D = TensorOp("conv2d", "conv2d({0}, {1}, stride={stride}, padding={padding})", _conv2d,
                   (_conv2d_vjp_x, _conv2d_vjp_k),
-                  ("full_conv({g}, {1})", "conv2d({0}, {g})"), _conv2d_entries,
+                  ("Σ over windows (i,j): {g}[i,j] · {1}, added back where window (i,j) of {0} "
+                   "was (stride {stride}, padding {padding})",
+                   "Σ over windows (i,j): {g}[i,j] · window (i,j) of {0} (stride {stride}, "
+                   "padding {padding})"), _conv2d_entries,
                   ("stride", "padding"))
 
 FUNCTIONS = {"transpose": TRANSPOSE, "sum": SUM, "mean": MEAN, "softmax": SOFTMAX, "conv2d": CONV2D}

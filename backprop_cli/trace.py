@@ -150,7 +150,13 @@ def _fill(template: str, term: Term, of: str, values: dict[Node, Value], numeric
             name, value = name + ".T", value.T
         return number(value) if numeric else with_shape(name, value)
 
-    return _SLOT.sub(slot, template)
+    first = values[term.consumer.inputs[0]]
+    words = {"{shape0}": shape_text(shape(first)), "{size0}": str(getattr(first, "size", 1)),
+             **{"{%s}" % k: str(v) for k, v in term.consumer.params.items()}}
+    text = _SLOT.sub(slot, template)
+    for placeholder, word in words.items():
+        text = text.replace(placeholder, word)
+    return text
 
 
 def _term_stages(term: Term, node: Node, of: str, values: dict[Node, Value]) -> tuple[str, str, str]:
@@ -181,13 +187,21 @@ def assemble(parts: list[tuple[str, str, str]], used: list[str], term_values: li
         numeric += "   with " + ", ".join(used)
     stages = [chain, symbolic, numeric]
     if len(parts) > 1:
-        stages.append(" + ".join(number(v) for v in term_values))
+        stages.append(signed_sum([number(v) for v in term_values]))
     stages.append(number(total))
     out: list[str] = []
     for stage in stages:  # identical neighbours say nothing new
         if not out or out[-1].split("   with ")[0] != stage.split("   with ")[0]:
             out.append(stage)
     return tuple(out)
+
+
+def signed_sum(texts: list[str]) -> str:
+    """'-1 - 3 + 4', not '-1 + -3 + 4'."""
+    out = texts[0]
+    for text in texts[1:]:
+        out += f" - {text[1:]}" if text.startswith("-") else f" + {text}"
+    return out
 
 
 def scalar_pieces(of: str, consumer: str, node: str, upstream: Value, local_symbolic: sp.Expr,

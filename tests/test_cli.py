@@ -24,21 +24,18 @@ from backprop_cli.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = sorted((ROOT / "exercises").glob("*.yaml"))
-# Exercises whose full chain-rule trace takes the tool many seconds to print (see
-# test_explain_of_the_mlp_exercise_is_fast); set BACKPROP_SLOW_TESTS=1 to run them everywhere.
-SLOW_TRACE = {"mlp-2-3-3-1"}
-
-
-def trace_params():
-    slow = pytest.mark.skipif(not os.environ.get("BACKPROP_SLOW_TESTS"),
-                              reason="trace takes the tool >10 s; BACKPROP_SLOW_TESTS=1 runs it")
-    return [pytest.param(p, id=p.stem, marks=[slow] if p.stem in SLOW_TRACE else [])
-            for p in EXERCISES]
 FILLED = ROOT / "tests" / "data" / "filled"
 BROKEN = ROOT / "tests" / "data" / "broken"
 LINEAR = ROOT / "exercises" / "linear-model.yaml"
 SIGMOID = ROOT / "exercises" / "sigmoid-chain.yaml"
 ANSI = "\x1b["
+
+def params():
+    """Every shipped exercise."""
+    return [pytest.param(p, id=p.stem) for p in EXERCISES]
+
+
+_SOLVED: dict = {}  # solve output per (file, options): the mlp exercise takes seconds to solve
 
 
 def run(*args, code: int | None = 0, **env):
@@ -64,14 +61,18 @@ def exercise_data(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def solved(path: Path) -> list[tuple[str, str]]:
-    """``backprop solve PATH`` as (key, value text) pairs, without the ``exercise:`` line."""
+def solve_yaml(path: Path) -> str:
+    """``backprop solve PATH`` (an answers file), cached."""
     key = (str(path), "yaml")
     if key not in _SOLVED:
         _SOLVED[key] = run("solve", path).stdout
-    out = _SOLVED[key]
+    return _SOLVED[key]
+
+
+def solved(path: Path) -> list[tuple[str, str]]:
+    """``backprop solve PATH`` as (key, value text) pairs, without the ``exercise:`` line."""
     pairs = []
-    for line in out.splitlines():
+    for line in solve_yaml(path).splitlines():
         key, sep, value = line.partition(": ")
         assert sep, f"not a 'key: value' line in solve output: {line!r}"
         if key != "exercise":
@@ -97,6 +98,14 @@ def check_json(*args, code: int) -> dict:
 
 def items_by_key(document: dict, index: int = 0) -> dict:
     return {item["key"]: item for item in document["exercises"][index]["items"]}
+
+
+def item_row(out: str, key: str) -> str:
+    """The line of check's text output that gives KEY's status."""
+    pattern = re.compile(r"^\s+\S+\s+(correct|incorrect|missing|invalid)\s+" + re.escape(key) + r"(\s|$)")
+    rows = [line for line in out.splitlines() if pattern.match(line)]
+    assert len(rows) == 1, f"no single status row for {key} in:\n{out}"
+    return rows[0]
 
 
 def is_grad(key: str) -> bool:
@@ -164,11 +173,9 @@ SOLUTIONS = {  # worked by hand from each exercise's prompt
     "sigmoid-chain": {"a1": "1/2", "a2": "1/2", "C": "1/4", "dC/da2": "-1", "dC/dz2": "-1/4",
                       "dC/dw2": "-1/8", "dC/db2": "-1/4", "dC/da1": "-1/2", "dC/dz1": "-1/8",
                       "dC/dw1": "-1/8", "dC/db1": "-1/8"},
+    # y_hat = X w + b = [1, 4, 1, 4], r = [-1, 1, 1, 2], dloss/dr = r/2, dloss/dw = X^T r/2
+    "batch-mse": {"loss": "7/4", "dloss/dw": [["7/2"], ["1/2"]], "dloss/db": "3/2"},
 }
-
-
-SOLUTIONS["batch-mse"] = {  # y_hat = [1, 4, 1, 4], r = [-1, 1, 1, 2], dloss/dr = r/2
-    "loss": "7/4", "dloss/dw": [["7/2"], ["1/2"]], "dloss/db": "3/2"}
 
 
 def tensor(value) -> np.ndarray:
@@ -237,11 +244,8 @@ def as_float(value):
     return float(sympy.sympify(str(value)))
 
 
-_SOLVED: dict = {}
-
-
 def solve_json(path: Path, *options) -> dict:
-    """``backprop solve --format json`` (cached: the mlp exercise takes seconds)."""
+    """``backprop solve --format json``, cached."""
     key = (str(path), options)
     if key not in _SOLVED:
         _SOLVED[key] = json.loads(run("solve", path, *options, "--format", "json").stdout)
@@ -275,15 +279,15 @@ def strings(value):
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
 def test_solve_yaml_is_an_answers_file(path):
-    loaded = yaml.safe_load(run("solve", path).stdout)  # not cached: the subject here
+    loaded = yaml.safe_load(solve_yaml(path))
     assert isinstance(loaded, dict)
     assert loaded.pop("exercise") == path.stem
     assert {k: strings(v) for k, v in loaded.items()} == solve_json(path)
 
 
-@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", params())
 def test_solve_round_trips_through_check_answers(path, tmp_path):
-    key = write(tmp_path, "key.yaml", run("solve", path).stdout)
+    key = write(tmp_path, "key.yaml", solve_yaml(path))
     result = run("check", path, "--answers", key, code=0)
     assert "incorrect" not in result.stdout
 
@@ -348,12 +352,12 @@ def wrong_copy(path: Path, tmp_path: Path, extra: str = ""):
     return filled, key, expected
 
 
-@pytest.mark.parametrize("path", trace_params())
+@pytest.mark.parametrize("path", params())
 def test_check_one_wrong_gradient(path, tmp_path):
     filled, key, expected = wrong_copy(path, tmp_path)
     tensor = isinstance(solve_json(path)[key], list)
     out = run("check", filled, code=1).stdout
-    row = next(line for line in out.splitlines() if "incorrect" in line)
+    row = item_row(out, key)
     assert key in row and WRONG in row, row
     if tensor:  # the wrong entry, with its right value
         assert f"{WRONG} → {expected}" in out, out
@@ -371,7 +375,7 @@ def test_check_one_wrong_gradient(path, tmp_path):
     assert f"Score: {n - 1}/{n}" in out
 
 
-@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", params())
 def test_check_hide_expected(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the word "expected" is in the temporary directory's name
     filled, key, expected = wrong_copy(path, tmp_path, extra="hide_expected: true\n")
@@ -405,6 +409,21 @@ def test_check_hide_expected_never_prints_the_value(tmp_path, monkeypatch):
     assert item["status"] == "incorrect" and item["expected"] is None and item["answer"] == "5"
 
 
+def test_check_hide_expected_feedback_does_not_reveal_values(tmp_path, monkeypatch):
+    """Diagnosis feedback must not print an expected value the exercise hides, e.g. a
+    carried-forward note "your earlier answer y_hat = 5 ... (it should be 37)"."""
+    monkeypatch.chdir(tmp_path)
+    Path("hidden.yaml").write_text(
+        "backprop: 1\ntitle: Hidden\ngiven:\n  x: 37\n  w: 1\n  y: 0\nsteps:\n  y_hat: x * w\n"
+        "  r: y_hat - y\nask:\n  - y_hat\n  - r\nhide_expected: true\n"
+        "answers:\n  y_hat: 5\n  r: 5\n", encoding="utf-8")
+    for fmt in ("text", "json"):
+        out = run("check", "hidden.yaml", "--format", fmt, code=1).output
+        assert "37" not in out, out
+    for item in check_json("hidden.yaml", code=1)["exercises"][0]["items"]:
+        assert item["status"] == "incorrect" and item["expected"] is None
+
+
 # --- check: statuses -----------------------------------------------------------------------
 
 
@@ -417,7 +436,7 @@ def test_check_missing_answer(tmp_path):
     del answers["dloss/dw"]
     filled = linear_with(tmp_path, answers)
     out = run("check", filled, code=1).stdout
-    row = next(line for line in out.splitlines() if "dloss/dw " in line)
+    row = item_row(out, "dloss/dw")
     assert "missing" in row and "no answer" in row
     item = items_by_key(check_json(filled, code=1))["dloss/dw"]
     assert item["status"] == "missing" and item["answer"] is None
@@ -460,17 +479,19 @@ def test_check_tensor_answer_of_the_wrong_shape(tmp_path):
 
 
 def test_check_one_by_one_answer_for_a_scalar_shows_the_expected_value(tmp_path):
-    """A 1x1 answer is graded like a number (r: [-1] is right); when it is wrong, the
-    expected value must still be printed (it is not hidden)."""
+    """A 1x1 answer is graded like a number (r: [-1] is right); when it is wrong, the entry
+    grid must show the expected value, not its first character ("15"[0][0] == "1")."""
     right = items_by_key(check_json(linear_with(tmp_path, dict(SOLUTIONS["linear-model"], r="[-1]")),
                                     code=0))["r"]
     assert right["status"] == "correct"
-    filled = linear_with(tmp_path, dict(SOLUTIONS["linear-model"], r="[1]"), name="wrong.yaml")
-    item = items_by_key(check_json(filled, code=1))["r"]
-    assert item["status"] == "incorrect" and item["expected"] == "-1"
+    scalar = ROOT / "exercises" / "scalar-product.yaml"
+    answers = dict(SOLUTIONS["scalar-product"], **{"dL/dx": "[14]"})
+    filled = write(tmp_path, "wrong.yaml", with_answers(scalar, list(answers.items())))
+    item = items_by_key(check_json(filled, code=1))["dL/dx"]
+    assert item["status"] == "incorrect" and item["expected"] == "15"
     out = run("check", filled, code=1).stdout
-    assert "→ -\n" not in out and "→ - " not in out, out  # a placeholder instead of the value
-    assert re.search(r"(expected -1\b|→ -1\b)", out), out
+    assert re.search(r"(expected 15\b|14 → 15\b)", out), out
+    assert not re.search(r"14 → 1\b", out), out
 
 
 def test_check_empty_answer_is_missing(tmp_path):
@@ -493,7 +514,7 @@ def test_check_invalid_answer(tmp_path, answer, col_offset, fragment):
     col = len("  dloss/dw: ") + 1 + col_offset
     where = f"{filled}:{line}:{col}"
     out = run("check", filled, code=1).stdout
-    row = next(line for line in out.splitlines() if "dloss/dw " in line)
+    row = item_row(out, "dloss/dw")
     assert "invalid" in row
     assert where in out, out
     item = items_by_key(check_json(filled, code=1))["dloss/dw"]
@@ -559,7 +580,7 @@ def test_check_not_asked(tmp_path):
 TOP_KEYS = {"version", "score", "max_score", "exercises"}
 EXERCISE_KEYS = {"file", "id", "title", "error", "score", "max_score", "items"}
 ITEM_KEYS = {"key", "status", "answer", "expected", "points", "max_points", "diagnosis", "feedback"}
-EXTENSIONS = {"exercise": {"not_asked"}, "item": {"message", "entries"}}  # additions SPEC allows
+EXTENSIONS = {"exercise": {"not_asked", "first_wrong"}, "item": {"message", "entries"}}  # additions SPEC allows
 
 
 def is_value(value) -> bool:
@@ -714,7 +735,7 @@ def test_check_unknown_format():
 # --- explain -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", trace_params())
+@pytest.mark.parametrize("path", params())
 def test_explain_text(path):
     data = exercise_data(path)
     out = run("explain", path).stdout
@@ -733,17 +754,12 @@ def test_explain_text(path):
 SHAPE = r"(?: \(\d+x\d+\))?"  # tensor gradients show their shape: "∂loss/∂W1 (3x2) = ..."
 
 
-def test_explain_of_the_mlp_exercise_is_fast():
-    """The shipped 2-3-3-1 network is small: its trace should print in seconds, not tens."""
-    path = ROOT / "exercises" / "mlp-2-3-3-1.yaml"
-    try:
-        proc = subprocess.run([sys.executable, "-m", "backprop_cli", "explain", str(path)],
-                              capture_output=True, text=True, encoding="utf-8", cwd=ROOT,
-                              env={**os.environ, "NO_COLOR": "1"}, timeout=6)
-    except subprocess.TimeoutExpired:
-        pytest.fail("backprop explain exercises/mlp-2-3-3-1.yaml took more than 6 s")
-    assert proc.returncode == 0, proc.stderr
-    assert "∂loss/∂W1 (3x2) = " in proc.stdout
+def test_check_of_the_mlp_exercise_points_at_the_wrong_entry():
+    """One wrong entry of dloss/dW1 in the 2-3-3-1 network: the grid marks it with the right value."""
+    wrong = FILLED / "mlp-2-3-3-1-wrong.yaml"
+    out = run("check", wrong, code=1).stdout
+    assert "12345 → -0.000905765310247338" in out
+    assert "∂loss/∂W1 (3x2) = " in out
 
 
 def backward_targets(out: str) -> set[str]:

@@ -33,7 +33,7 @@ def forward_table(trace: Trace) -> Table:
     for row in trace.forward:
         definition = row.definition if row.step is None else f"{row.definition}   (in {row.step})"
         cells = [row.name, definition] + ([row.shape or ""] if shapes else []) + [row.value, row.decimal or ""]
-        table.add_row(*cells)
+        table.add_row(*(Text(c) for c in cells))  # Text: '[...]' is a matrix here, not rich markup
     return table
 
 
@@ -89,6 +89,8 @@ def report_group(result: FileResult) -> Group:
         parts.append(line)
     by_label = {item.key: item for item in result.items}
     for item in (by_label[label] for label in result.wrong_in_order):
+        if not (item.message or item.feedback or item.right_entries is not None or item.trace):
+            continue
         parts.append(Text(f"\n{item.key}:", style="bold"))
         if item.message:
             parts.append(Text(item.message, style="red"))
@@ -132,6 +134,7 @@ def entry_grid(item: ItemResult) -> Table:
     table = Table(box=box.SQUARE, show_header=False, padding=(0, 1))
     for _ in item.right_entries[0]:
         table.add_column(justify="right")
+    expected = item.expected if not isinstance(item.expected, str) else [[item.expected]]  # 1x1 answer
     for i, row in enumerate(item.right_entries):
         cells = []
         for j, ok in enumerate(row):
@@ -139,8 +142,8 @@ def entry_grid(item: ItemResult) -> Table:
             if ok:
                 cells.append(Text(answer, style="green"))
             else:
-                expected = f" → {item.expected[i][j]}" if item.expected is not None else ""
-                cells.append(Text(f"✗ {answer}{expected}", style="bold red"))
+                right = f" → {expected[i][j]}" if expected is not None else ""
+                cells.append(Text(f"✗ {answer}{right}", style="bold red"))
         table.add_row(*cells)
     return table
 
