@@ -17,7 +17,7 @@ import sympy as sp
 
 from backprop_cli import ops
 from backprop_cli.ops import OpError
-from backprop_cli.tensor import Value
+from backprop_cli.tensor import Value, add
 from backprop_cli.errors import BackpropError, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
 from backprop_cli.limits import DEFAULT, Limits
@@ -150,7 +150,7 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
                 syms = [symbol(i) for i in node.inputs]
                 local_sym = ops.as_expr(node.op.local[slot](*syms, sp.Symbol(node.name)))
             terms.setdefault(inp, []).append(Term(node, slot, grads[node], local_sym, local, value))
-            grads[inp] = value if inp not in grads else grads[inp] + value
+            grads[inp] = value if inp not in grads else add(grads[inp], value)
         for inp in dict.fromkeys(node.inputs):
             if inp in waiting:
                 waiting[inp] -= 1

@@ -81,6 +81,21 @@ def shown(value):
     return decimal_text(value)
 
 
+def sign_of(value: sp.Expr) -> int:
+    """-1, 0 or 1 for a real number, deciding at 30 digits (and at 100 when that is too close).
+
+    SymPy's own comparisons evaluate long exact forms as trees, which takes
+    seconds once a network's values have been through a training step.
+    """
+    if value.is_Rational:
+        return (value.p > 0) - (value.p < 0)
+    for digits, threshold in ((30, 20), (100, 90)):
+        x = approx(value, digits)
+        if abs(x) > mpmath.mpf(10) ** -threshold:
+            return 1 if x > 0 else -1
+    return 0
+
+
 _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
            sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
 

@@ -25,6 +25,7 @@ import sympy as sp
 from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
 
 from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.numbers import sign_of
 from backprop_cli.tensor import (Value, broadcast_shape, elementwise, entries, is_tensor, shape,
                                  shape_text, unbroadcast)
 
@@ -106,9 +107,36 @@ def _numeric(*args: sp.Expr) -> bool:
     return all(getattr(a, "is_number", False) for a in args)
 
 
+def _step(z, at_zero) -> sp.Expr:
+    """1 for z > 0, 0 for z < 0 and ``at_zero`` at 0 (over symbols: Heaviside)."""
+    if not _numeric(z):
+        return Heaviside(z, at_zero)
+    return {1: sp.Integer(1), -1: sp.Integer(0), 0: sp.Rational(at_zero)}[sign_of(z)]
+
+
+def _max(a, b):
+    if not _numeric(a, b):
+        return sp.Max(a, b)
+    return a if sign_of(a - b) >= 0 else b
+
+
+def _min(a, b):
+    if not _numeric(a, b):
+        return sp.Min(a, b)
+    return a if sign_of(a - b) <= 0 else b
+
+
+def _abs(z):
+    return z * sign_of(z) if _numeric(z) else sp.Abs(z)
+
+
+def _sign(z):
+    return sp.Integer(sign_of(z)) if _numeric(z) else sign(z)
+
+
 def _positive(name: str) -> Domain:
     def check(z):
-        if _numeric(z) and not bool(z > 0):
+        if _numeric(z) and sign_of(z) <= 0:
             return f"{name} is only defined for positive numbers; here its argument is {z}"
         return None
 
@@ -116,13 +144,13 @@ def _positive(name: str) -> Domain:
 
 
 def _sqrt_domain(z):
-    if _numeric(z) and bool(z < 0):
+    if _numeric(z) and sign_of(z) < 0:
         return f"sqrt of a negative number ({z}) is not a real number"
     return None
 
 
 def _div_domain(a, b):
-    if _numeric(b) and b == 0:
+    if _numeric(b) and sign_of(b) == 0:
         return "division by zero"
     return None
 
@@ -130,15 +158,15 @@ def _div_domain(a, b):
 def _pow_domain(a, b):
     if not _numeric(a, b) or (b.is_Integer and b >= 0):  # r**2 needs no sign test of r
         return None
-    if a == 0 and bool(b < 0):
+    if sign_of(a) == 0 and sign_of(b) < 0:
         return f"0 raised to a negative power ({b}) is a division by zero"
-    if bool(a < 0) and not b.is_integer:
+    if sign_of(a) < 0 and not b.is_integer:
         return f"a negative number ({a}) raised to a non-integer power ({b}) is not a real number"
     return None
 
 
 def _tan_domain(z):
-    if _numeric(z) and cos(z) == 0:
+    if _numeric(z) and sign_of(cos(z)) == 0:
         return f"tan is undefined at {z} (cos is 0 there)"
     return None
 
@@ -160,10 +188,10 @@ DIV = _binary("div", "{0}/{1}", lambda a, b: a / b,
 POW = _binary("pow", "{0}**{1}", lambda a, b: a**b,
               lambda a, b, out: b * a ** (b - 1), lambda a, b, out: out * log(a), _pow_domain)
 # Ties split the gradient evenly, so the two partials still add up to 1.
-MAX = _binary("max", "max({0}, {1})", lambda a, b: sp.Max(a, b),
-              lambda a, b, out: Heaviside(a - b, sp.S.Half), lambda a, b, out: Heaviside(b - a, sp.S.Half))
-MIN = _binary("min", "min({0}, {1})", lambda a, b: sp.Min(a, b),
-              lambda a, b, out: Heaviside(b - a, sp.S.Half), lambda a, b, out: Heaviside(a - b, sp.S.Half))
+MAX = _binary("max", "max({0}, {1})", _max,
+              lambda a, b, out: _step(a - b, sp.S.Half), lambda a, b, out: _step(b - a, sp.S.Half))
+MIN = _binary("min", "min({0}, {1})", _min,
+              lambda a, b, out: _step(b - a, sp.S.Half), lambda a, b, out: _step(a - b, sp.S.Half))
 
 #             name        forward                       d out / d z
 NEG = Op("neg", "-{0}", lambda z: -z, (lambda z, out: -1,))
@@ -176,8 +204,8 @@ COS = _unary("cos", lambda z: cos(z), lambda z, out: -sin(z))
 TAN = _unary("tan", lambda z: tan(z), lambda z, out: 1 + out**2, _tan_domain)
 TANH = _unary("tanh", lambda z: tanh(z), lambda z, out: 1 - out**2)
 SIGMOID = _unary("sigmoid", lambda z: 1 / (1 + exp(-z)), lambda z, out: out * (1 - out))
-RELU = _unary("relu", lambda z: sp.Max(0, z), lambda z, out: Heaviside(z, 0))  # relu'(0) = 0
-ABS = _unary("abs", lambda z: sp.Abs(z), lambda z, out: sign(z))  # abs'(0) = sign(0) = 0
+RELU = _unary("relu", lambda z: _max(z, sp.Integer(0)), lambda z, out: _step(z, 0))  # relu'(0) = 0
+ABS = _unary("abs", _abs, lambda z, out: _sign(z))  # abs'(0) = sign(0) = 0
 SOFTPLUS = _unary("softplus", lambda z: log(1 + exp(z)), lambda z, out: 1 / (1 + exp(-z)))
 
 BINARY = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "**": POW}
@@ -189,6 +217,6 @@ def bad_value(value: sp.Expr) -> str | None:
     """Why a computed number is unusable (infinite, undefined or complex), or None."""
     if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return "the result is infinite or undefined"
-    if value.is_number and value.is_extended_real is False:
+    if value.has(sp.I):
         return "the result is not a real number"
     return None

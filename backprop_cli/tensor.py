@@ -8,14 +8,18 @@ different shapes, as in the course material.  NumPy's object arrays give
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Callable, Union
 
 import numpy as np
 import sympy as sp
 
+from backprop_cli.numbers import is_short
+
 Tensor = np.ndarray
 Value = Union[sp.Expr, Tensor]
 Shape = tuple  # () for a scalar, (rows, columns) for a tensor
+INERT_AFTER = 40  # tree nodes of an exact number beyond which arithmetic on it is built inert
 
 
 def is_tensor(value) -> bool:
@@ -64,22 +68,79 @@ def broadcast_shape(shapes: list[Shape]) -> Shape | None:
     return tensors.pop() if tensors else ()
 
 
+def _long_exact(values) -> bool:
+    """Some value is a long exact number: an irrational whose form has grown past a few dozen
+    operations (short ones, such as 1/(1 + exp(-2)), are cheap and print better simplified)."""
+    for value in values:
+        for entry in (value.flat if is_tensor(value) else (value,)):
+            if isinstance(entry, sp.Basic) and entry.is_number and not entry.is_Rational \
+                    and not is_short(entry, INERT_AFTER):
+                return True
+    return False
+
+
+@contextmanager
+def exact_arithmetic(*values: Value):
+    """Arithmetic on these values: SymPy's usual evaluation, or inert for long exact numbers.
+
+    SymPy simplifies as it builds: 1/(a + b) asks whether every term is
+    rational, exp(z) whether z is a multiple of i*pi, a*b whether powers of a
+    common base combine.  On the exact numbers of a network each question is a
+    numeric evaluation of a tree, seconds per entry once a training step has
+    nested them.  Built inert, the numbers are just as exact; they are printed
+    and compared through :func:`backprop_cli.numbers.approx`, which evaluates
+    shared subexpressions once.  Rationals and symbols keep the usual
+    evaluation, so 1/2 + 1/4 is still 3/4.
+    """
+    if _long_exact(values):
+        with sp.evaluate(False):
+            yield
+    else:
+        yield
+
+
+def fold(value: Value) -> Value:
+    """The only simplifications inert arithmetic misses that matter: x*0 is 0, x*1 and x + 0 are x."""
+    if is_tensor(value):
+        return np.vectorize(fold, otypes=[object])(value) if value.size else value
+    if not isinstance(value, sp.Basic) or not (value.is_Mul or value.is_Add):
+        return value
+    unit, absorbing = (sp.S.One, sp.S.Zero) if value.is_Mul else (sp.S.Zero, None)
+    if absorbing is not None and any(a is absorbing for a in value.args):
+        return sp.S.Zero
+    args = [a for a in value.args if a is not unit]
+    if len(args) == len(value.args):
+        return value
+    if not args:
+        return unit
+    return args[0] if len(args) == 1 else value.func(*args, evaluate=False)
+
+
 def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
     """Apply a scalar rule entry by entry, broadcasting scalars."""
     s = broadcast_shape([shape(a) for a in args])
     if s == ():
-        return fn(*args)
+        with exact_arithmetic(*args):
+            return fold(fn(*args))
     out = np.empty(s, dtype=object)
     for index in np.ndindex(*s):
-        out[index] = fn(*(a[index] if is_tensor(a) else a for a in args))
+        entry = [a[index] if is_tensor(a) else a for a in args]
+        with exact_arithmetic(*entry):
+            out[index] = fold(fn(*entry))
     return out
 
 
 def unbroadcast(grad: Value, target: Shape) -> Value:
     """Sum a gradient back to the shape of a broadcast operand (a scalar collects every entry)."""
     if target == () and is_tensor(grad):
-        return sp.Add(*grad.flat)
+        with exact_arithmetic(grad):
+            return fold(sp.Add(*grad.flat))
     return grad
+
+
+def add(a: Value, b: Value) -> Value:
+    """a + b, entry by entry."""
+    return elementwise(lambda x, y: x + y, a, b)
 
 
 def as_scalar(value: Value) -> sp.Expr | None:

@@ -17,7 +17,8 @@ import sympy as sp
 
 from backprop_cli.ops import OpError
 from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.tensor import Tensor, Value, entries, filled, is_tensor, shape_text
+from backprop_cli.tensor import (Tensor, Value, entries, exact_arithmetic, filled, fold, is_tensor,
+                                 shape_text)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
@@ -171,10 +172,12 @@ class TensorOp:
         return len(self.vjp)
 
     def apply(self, args: list[Value], limits: Limits = DEFAULT, **params) -> Value:
-        return self.forward(*args, **params)
+        with exact_arithmetic(*args):
+            return fold(self.forward(*args, **params))
 
     def pull(self, slot: int, g: Value, args: list[Value], out: Value, **params) -> tuple[Value, None]:
-        return self.vjp[slot](g, *args, out, **params), None
+        with exact_arithmetic(g, *args, out):
+            return fold(self.vjp[slot](g, *args, out, **params)), None
 
     def entry_partials(self, slot, index, args, out, sym, out_sym, **params):
         return self.entry(slot, index, args, out, sym, out_sym, **params)

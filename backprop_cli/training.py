@@ -70,7 +70,8 @@ def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value,
         for name in training.params:
             g = run.grad(graph.by_name[name])
             state.grads[name] = g
-            current[name] = current[name] + direction * _step(training, g, memory[name], t + 1)
+            update = _step(training, g, memory[name], t + 1)
+            current[name] = elementwise(lambda w, u: w + direction * u, current[name], update)
     return states
 
 

@@ -163,6 +163,9 @@ def test_python_dash_m_version():
 
 SOLUTIONS = {  # worked by hand from each exercise's prompt
     "fan-out": {"q": "-1", "f": "-3", "df/dq": "3", "df/dx": "2", "df/dy": "3"},
+    # w <- w - 0.1 * 2 (w - 2): 1 -> 6/5 -> 34/25, losses (w - 2)^2
+    "train-linear-model": {"loss": "1", "dloss/dw": "-2", "w@1": "6/5", "loss@1": "16/25",
+                           "w@2": "34/25", "loss@2": "256/625"},
     "linear-model": {"y_hat": "1", "r": "-1", "loss": "1", "dloss/dr": "-2", "dr/dy_hat": "1",
                      "dy_hat/dw": "1", "dloss/dy_hat": "-2", "dloss/dw": "-2"},
     "linear-model-2": {"y_hat": "2", "loss": "4", "dloss/dr": "-4", "dy_hat/dw": "2",
@@ -230,18 +233,41 @@ def softmax_reference(data: dict) -> dict:
             "dloss/dW2": ds @ h.T, "dloss/dW1": (dh * (a1 > 0)) @ g["x"].T}
 
 
+def train_mlp_reference(data: dict) -> dict:
+    """One step of gradient descent on the 2-3-3-1 network, by the delta recursion."""
+    g = {k: tensor(v) for k, v in data["given"].items()}
+    y, rate = float(data["given"]["y"]), float(data["train"]["rate"])
+
+    def forward(p):
+        x2 = sigmoid(p["W1"] @ p["x"] + p["B1"])
+        x3 = sigmoid(p["W2"] @ x2 + p["B2"])
+        return x2, x3, sigmoid(p["W3"] @ x3 + p["B3"])
+
+    x2, x3, x4 = forward(g)
+    d4 = 2 * (x4 - y) * x4 * (1 - x4)
+    d3 = (g["W3"].T @ d4) * x3 * (1 - x3)
+    d2 = (g["W2"].T @ d3) * x2 * (1 - x2)
+    grads = {"W3": d4 @ x3.T, "B3": d4, "W2": d3 @ x2.T, "B2": d3, "W1": d2 @ g["x"].T, "B1": d2}
+    after = {**g, **{k: g[k] - rate * grads[k] for k in grads}}
+    return {"loss": (x4 - y) ** 2, "dloss/dW3": grads["W3"], "W3@1": after["W3"], "B3@1": after["B3"], "W1@1": after["W1"],
+            "loss@1": (forward(after)[2] - y) ** 2}
+
+
 # exercises whose key is irrational or large: pinned against an independent NumPy computation
 NUMERIC = {"mlp-2-3-3-1": mlp_reference, "conv-stride2": conv_reference,
-           "softmax-classifier": softmax_reference}
+           "softmax-classifier": softmax_reference, "train-mlp-2-3-3-1": train_mlp_reference}
 
 
 def as_float(value):
-    """A solve value (exact expression text, or nested lists of them) as floats."""
-    import sympy  # only to read the tool's exact strings back; the tool never uses sympify
+    """A solve value (exact expression text, or nested lists of them) as floats, read back
+    with the tool's own parser (no string goes to sympify, here either)."""
+    from backprop_cli.engine import evaluate
+    from backprop_cli.errors import Location, Where
+    from backprop_cli.expr import parse
 
     if isinstance(value, list):
         return [as_float(v) for v in value]
-    return float(sympy.sympify(str(value)))
+    return float(evaluate(parse(str(value)), {}, Where(Location("test", 1, 1))))
 
 
 def solve_json(path: Path, *options) -> dict:

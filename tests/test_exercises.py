@@ -25,13 +25,16 @@ KEYS = {
                       "dC/dw2": R(-1, 8), "dC/db2": R(-1, 4), "dC/da1": R(-1, 2), "dC/dz1": R(-1, 8),
                       "dC/dw1": R(-1, 8), "dC/db1": R(-1, 8)},
     "fan-out": {"q": -1, "f": -3, "df/dq": 3, "df/dx": 2, "df/dy": 3},
+    "train-linear-model": {"loss": 1, "dloss/dw": -2, "w@1": R(6, 5), "loss@1": R(16, 25),
+                           "w@2": R(34, 25), "loss@2": R(256, 625)},
     "batch-mse": {"loss": R(7, 4), "dloss/dw": [[R(7, 2)], [R(1, 2)]], "dloss/db": R(3, 2)},
     "conv-stride2": {"z": [[7, 7], [4, 9]], "dL/dK": [[6, 4, 0], [0, 8, 3], [3, -1, 6]],
                      "dL/dX": [[1, 0, 1, 0, -2], [-1, 1, 1, -1, 0], [5, 0, 1, 0, 3],
                                [-2, 2, -1, 1, 0], [6, 0, 1, 0, -1]]},
 }
 # Irrational keys, checked against independent NumPy and sympy.diff computations instead.
-CHECKED_ELSEWHERE = {"mlp-2-3-3-1", "softmax-classifier"}  # tests/test_tensor_exercises.py
+CHECKED_ELSEWHERE = {"mlp-2-3-3-1", "softmax-classifier",  # tests/test_tensor_exercises.py
+                     "train-mlp-2-3-3-1"}  # tests/test_cli.py, train_mlp_reference
 
 
 def test_every_shipped_exercise_is_pinned():

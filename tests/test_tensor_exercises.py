@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from backprop_cli.cli import main
 from backprop_cli.exercise import load_exercise
+from backprop_cli.numbers import approx
 from backprop_cli.solver import Solution
 
 EXERCISES = Path(__file__).resolve().parent.parent / "exercises"
@@ -81,9 +82,12 @@ def as_float(value) -> np.ndarray:
     """An engine value (SymPy scalar or object array) as a float64 array."""
     if isinstance(value, np.ndarray) and value.dtype != object:
         return value
+    # numbers.approx evaluates the shared subexpressions of deep exact forms once; SymPy's own
+    # float() walks them as a tree (minutes for the network's inert forms).  approx itself is
+    # checked against SymPy's evalf in tests/test_numbers.py.
     if isinstance(value, np.ndarray):
-        return np.array([[float(e) for e in row] for row in value], dtype=float)
-    return np.array([[float(value)]])
+        return np.array([[float(approx(e, 20)) for e in row] for row in value], dtype=float)
+    return np.array([[float(approx(value, 20))]])
 
 
 def numeric_grad(f, point: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -120,8 +124,8 @@ def assert_30_digits(engine_value, reference):
         else np.array([[reference]], dtype=object)
     assert got.shape == ref.shape, (got.shape, ref.shape)
     for index in np.ndindex(*got.shape):
-        a, b = sp.N(got[index], 40), sp.N(ref[index], 40)
-        assert abs(a - b) <= sp.Float("1e-30", 40) * max(1, abs(b)), (index, a, b)
+        a, b = approx(got[index], 40), sp.N(ref[index], 40)
+        assert abs(a - b) <= 10 ** -30 * max(1, abs(b)), (index, a, b)
 
 
 def sigmoid(z):
