@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Callable
 
 import sympy as sp
 
@@ -119,14 +120,33 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str
     return found, unreadable
 
 
-def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT) -> Report:
-    """Grade ``answers`` (default: the exercise's own ``answers:``) item by item."""
+def _no_watch(label: str) -> None:
+    pass
+
+
+def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT,
+          watch: Callable[[str], None] = _no_watch, skip: dict[str, str] | None = None) -> Report:
+    """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
+
+    ``watch(label)`` is called as work on each item starts (the sandbox times
+    items by it); items in ``skip`` are not graded but marked invalid with the
+    reason given (an answer that exceeded its time or memory limit earlier).
+    """
+    skip = skip or {}
     solution = Solution(exercise)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
-        report.items.append(_grade_one(ask, given.get(ask.answer_key), solution, limits))
-    _explain_mistakes(report)
+        watch(ask.answer_key)
+        if ask.answer_key in skip:
+            node = given.get(ask.answer_key)
+            verdict = Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key),
+                              ask.points, ask.form, problem=Problem(skip[ask.answer_key]),
+                              answer=node.text.strip() if isinstance(node, YScalar) else None)
+        else:
+            verdict = _grade_one(ask, given.get(ask.answer_key), solution, limits)
+        report.items.append(verdict)
+    _explain_mistakes(report, watch, skip)
     asked = {ask.answer_key for ask in exercise.asks}
     report.not_asked = [label for label in given if label not in asked] + unreadable
     return report
@@ -199,7 +219,7 @@ def _entry(value: Value, i: int, j: int) -> sp.Expr:
 
 # ------------------------------------------------------------------ naming the mistakes
 
-def _explain_mistakes(report: Report) -> None:
+def _explain_mistakes(report: Report, watch: Callable[[str], None], skip: dict[str, str]) -> None:
     """Diagnose each wrong answer; credit carried-forward items; link formulas to numbers."""
     ex, solution = report.exercise, report.solution
     work = StudentWork({v.key: _grid_value(v.grid) for v in report.items
@@ -207,6 +227,9 @@ def _explain_mistakes(report: Report) -> None:
     formulas = {v.key: v for v in report.items if v.form == "formula"}
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form == "formula" or verdict.grid is None:
+            continue
+        watch(verdict.label)
+        if verdict.label in skip:
             continue
         match = _diagnose(verdict, solution, work)
         if match is not None:
@@ -249,7 +272,8 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
-               limits: Limits = DEFAULT) -> Report:
+               limits: Limits = DEFAULT, watch: Callable[[str], None] = _no_watch,
+               skip: dict[str, str] | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
     ``answers_for`` is the ``exercise:`` id an answers file names, if any.
@@ -262,9 +286,11 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
-        return grade(exercise, answers, limits)
+        return grade(exercise, answers, limits, watch, skip)
     except BackpropError as err:
         report.problems = err.problems
+    except MemoryError:
+        raise  # the sandbox decides which item ran out of memory
     except Exception as err:  # a bug must not cost the other files their grades
         report.problems = [Problem(f"internal error while grading {path}: "
                                    f"{type(err).__name__}: {err} (please report this)")]

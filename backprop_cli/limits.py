@@ -22,6 +22,9 @@ class Limits:
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
     max_tensor_entries: int = 10000  # entries of one tensor value or answer
     max_train_steps: int = 50  # updates in one `train` block
+    answer_seconds: float = 2.0  # grading one answer (reading, comparing, diagnosing, tracing)
+    load_seconds: float = 10.0  # reading and solving one exercise file
+    memory_mb: int = 4096  # address space of the process that grades one file
 
 
 DEFAULT = Limits()

@@ -9,6 +9,7 @@ printed form of every value and cutting the trace slice for wrong items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from backprop_cli.grading import Report, Status, Verdict, graph_order
 from backprop_cli.keys import GradKey, ValueKey
@@ -52,22 +53,27 @@ class FileResult:
         return self.error is None and all(i.status == "correct" for i in self.items)
 
 
-def summarize(report: Report) -> FileResult:
+def summarize(report: Report, watch: Callable[[str], None] = lambda label: None,
+              skip: dict[str, str] | None = None) -> FileResult:
+    """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade."""
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
-    items = [_item(report, v) for v in report.items]
+    items = []
+    for verdict in report.items:
+        watch(verdict.label)
+        items.append(_item(report, verdict, verdict.label in (skip or {})))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                       float(report.score), float(report.max_score), [v.label for v in wrong])
 
 
-def _item(report: Report, verdict: Verdict) -> ItemResult:
+def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult:
     hidden = report.exercise.hide_expected
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
-    trace = _slice(report, verdict) if wrong and not hidden else None
+    trace = _slice(report, verdict) if wrong and not hidden and not skipped else None
     return ItemResult(
         key=verdict.label,
         status=verdict.status.value,

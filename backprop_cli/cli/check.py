@@ -18,9 +18,14 @@ FORMATS = ["text", "json"]
               help="Read answers from this YAML file (key: answer) instead of the exercise's 'answers:'.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), metavar="SECONDS",
+              help="Time allowed for grading one answer (default 2).")
+@click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
+              help="Memory allowed for grading one file (default 4096).")
 @color_option
 @friendly_errors
-def check(files: tuple[str, ...], answers_path: str | None, fmt: str, color: bool | None) -> None:
+def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit: float | None,
+          memory_limit: int | None, color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
     Exit code 0 when every asked answer is correct, 1 when some answer is
@@ -28,8 +33,9 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, color: boo
     files are still graded).
     """
     from backprop_cli.errors import BackpropError
-    from backprop_cli.grading import grade_file
-    from backprop_cli.results import exit_code, summarize
+    from backprop_cli.limits import DEFAULT
+    from backprop_cli.results import exit_code
+    from backprop_cli.sandbox import check_file_bounded, with_limits
 
     answers = answers_for = None
     if answers_path is not None:
@@ -38,12 +44,13 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, color: boo
         except BackpropError as err:
             print_problems(err.problems)
             sys.exit(EXIT_UNUSABLE)
-    reports = [grade_file(path, answers, answers_for) for path in files]
+    limits = with_limits(DEFAULT, time_limit, memory_limit)
+    graded = [check_file_bounded(path, answers, answers_for, limits) for path in files]
     if debug_enabled():
-        for report in reports:
-            if report.crash is not None:
-                raise report.crash
-    results = [summarize(r) for r in reports]
+        for _, crash in graded:
+            if crash is not None:
+                raise crash
+    results = [result for result, _ in graded]
     if fmt == "json":
         from backprop_cli.render.jsonout import check_document, dumps
 
