@@ -1,12 +1,13 @@
-"""Grading one file in a child process, bounded in time and in memory.
+"""Grading files in a child process, bounded in time per answer and in memory.
 
 Pure-Python guards cannot stop SymPy or CPython in the middle of C code (a
-huge power, a float literal with a million digits), so each exercise file is
-graded in a forked child with an address-space limit, and the parent kills it
-when one item runs past its time.  The child reports which item it is working
-on as it goes; when it is killed (or runs out of memory), that item is marked
-invalid and a fresh child grades the rest.  The common path costs one fork per
-file: the parent has already imported SymPy, so the child starts warm.
+huge power, a float literal with a million digits), so files are graded in a
+forked worker with an address-space limit, and the parent kills it when one
+item runs past its time.  The worker says which file and item it is working on
+as it goes; when it is killed (or runs out of memory), that item is marked
+invalid and a fresh worker carries on from there.  On the common path one
+worker grades the whole batch, with its caches warm, so the bound costs one
+fork per ``check`` rather than one per file.
 
 Where ``os.fork`` does not exist (Windows), files are graded in-process with
 only the structural limits of :mod:`backprop_cli.limits`.
@@ -14,6 +15,7 @@ only the structural limits of :mod:`backprop_cli.limits`.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import select
@@ -26,13 +28,15 @@ from backprop_cli.limits import DEFAULT, Limits
 from backprop_cli.results import FileResult
 
 _HEADER = struct.Struct("!I")
-LOADING = None  # what the child is doing before it reaches the first item
-_OUT_OF_MEMORY = 3  # the child's exit code when an allocation failed
+LOADING = None  # what the worker is doing in a file before it reaches the first item
+_OUT_OF_MEMORY = 3  # the worker's exit code when an allocation failed
+
+Outcome = tuple[FileResult, "Exception | None"]  # the result, and a crash for --debug
 
 
 def check_file(path: str, answers=None, answers_for: str | None = None, limits: Limits = DEFAULT,
-               watch=lambda label: None, skip: dict[str, str] | None = None) -> tuple[FileResult, Exception | None]:
-    """Grade one file in this process: the result, and the exception of a crash (for --debug)."""
+               watch=lambda label: None, skip: dict[str, str] | None = None) -> Outcome:
+    """Grade one file in this process."""
     from backprop_cli.grading import grade_file
     from backprop_cli.results import summarize
 
@@ -40,42 +44,86 @@ def check_file(path: str, answers=None, answers_for: str | None = None, limits: 
     return summarize(report, watch, skip), report.crash
 
 
-def check_file_bounded(path: str, answers=None, answers_for: str | None = None,
-                       limits: Limits = DEFAULT) -> tuple[FileResult, Exception | None]:
+def check_files_bounded(paths: list[str], answers=None, answers_for: str | None = None,
+                        limits: Limits = DEFAULT) -> list[Outcome]:
     if not hasattr(os, "fork"):
-        return check_file(path, answers, answers_for, limits)
-    skip: dict[str, str] = {}
-    while True:
-        outcome, culprit, why = _one_child(path, answers, answers_for, limits, skip)
-        if outcome is not None:
-            return outcome
-        if culprit is LOADING or culprit in skip:
-            return FileResult(path, None, None, f"{path}: {why} while reading the exercise"), None
-        skip[culprit] = f"grading this answer {why}; it was stopped (the other answers are graded)"
+        return [check_file(p, answers, answers_for, limits) for p in paths]
+    outcomes: list[Outcome | None] = [None] * len(paths)
+    skips: list[dict[str, str]] = [{} for _ in paths]
+    start = 0
+    while start < len(paths):
+        failed = _worker(paths, start, answers, answers_for, limits, skips, outcomes)
+        if failed is None:
+            break
+        index, item, why = failed
+        if item is LOADING or item in skips[index]:
+            outcomes[index] = (FileResult(paths[index], None, None,
+                                          f"{paths[index]}: {why} while reading the exercise"), None)
+            start = index + 1
+        else:
+            skips[index][item] = f"grading this answer {why}; it was stopped (the other answers are graded)"
+            start = index
+    return outcomes
 
 
-def _one_child(path, answers, answers_for, limits: Limits, skip):
-    """Run one child; (result, None, None), or (None, the item it was on, what went wrong)."""
+class _Progress:
+    """Where the worker is, in memory shared with the parent: no system call per item.
+
+    The worker bumps a counter and writes the file index and item label as it
+    starts each one; the parent looks every few milliseconds and restarts the
+    item's clock whenever the counter moves.
+    """
+
+    _FIXED = struct.Struct("!QIH")  # counter, file index, label length (0: loading the file)
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.memory = mmap.mmap(-1, self.SIZE)  # anonymous and shared with a forked child
+        self.counter = 0
+
+    def set(self, index: int, label: str | None) -> None:
+        data = (label or "").encode("utf-8")[: self.SIZE - self._FIXED.size]
+        self.counter += 1
+        self.memory[self._FIXED.size:self._FIXED.size + len(data)] = data
+        self._FIXED.pack_into(self.memory, 0, self.counter, index, len(data))
+
+    def get(self) -> tuple[int, int, str | None]:
+        counter, index, size = self._FIXED.unpack_from(self.memory, 0)
+        label = bytes(self.memory[self._FIXED.size:self._FIXED.size + size]).decode("utf-8", "replace")
+        return counter, index, label if size else LOADING
+
+
+_POLL = 0.02  # seconds between the parent's looks at the worker's progress
+
+
+def _worker(paths, start, answers, answers_for, limits: Limits, skips, outcomes):
+    """Grade paths[start:] in one child; None when all are done, else (file, item, what went wrong)."""
+    progress = _Progress()
+    progress.set(start, LOADING)
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: grade, reporting progress; never return into the caller's code
+    if pid == 0:  # the worker: never returns into the caller's code
         os.close(read_end)
-        _child(write_end, path, answers, answers_for, limits, skip)
+        _work(write_end, progress, paths, start, answers, answers_for, limits, skips)
     os.close(write_end)
-    current, budget = LOADING, limits.load_seconds
-    deadline = time.monotonic() + budget
+    seen, deadline = -1, 0.0
     buffer = b""
     try:
         while True:
+            counter, index, item = progress.get()
+            if counter != seen:  # the worker moved on: a fresh clock for the new file or item
+                seen = counter
+                budget = limits.load_seconds if item is LOADING else limits.answer_seconds
+                deadline = time.monotonic() + budget
             left = deadline - time.monotonic()
-            ready = select.select([read_end], [], [], max(0.0, left))[0] if left > 0 else []
-            if not ready:
+            if left <= 0:
                 os.kill(pid, signal.SIGKILL)
-                seconds = limits.load_seconds if current is LOADING else limits.answer_seconds
-                return None, current, f"took longer than {seconds:g} s"
+                return index, item, f"took longer than {budget:g} s"
+            if not select.select([read_end], [], [], min(left, _POLL))[0]:
+                continue
             chunk = os.read(read_end, 1 << 16)
-            if not chunk:  # the child ended without a result
-                return None, current, _why_it_ended(pid, limits)
+            if not chunk:  # the worker ended early
+                return index, item, _why_it_ended(pid, limits)
             buffer += chunk
             while len(buffer) >= _HEADER.size:
                 (size,) = _HEADER.unpack_from(buffer)
@@ -83,12 +131,44 @@ def _one_child(path, answers, answers_for, limits: Limits, skip):
                     break
                 kind, payload = pickle.loads(buffer[_HEADER.size:_HEADER.size + size])
                 buffer = buffer[_HEADER.size + size:]
-                if kind == "done":
-                    return payload, None, None
-                current, deadline = payload, time.monotonic() + limits.answer_seconds
+                if kind == "finished":
+                    return None
+                done_index, outcome = payload
+                outcomes[done_index] = outcome
     finally:
         os.close(read_end)
-        _reap(pid)
+        progress.memory.close()
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass  # already reaped by _why_it_ended
+
+
+def _work(fd: int, progress: _Progress, paths, start, answers, answers_for, limits: Limits,
+          skips) -> None:
+    def send(kind: str, payload=None) -> None:
+        data = pickle.dumps((kind, payload))
+        view = memoryview(_HEADER.pack(len(data)) + data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    code = 0
+    try:
+        _limit_memory(limits.memory_mb)
+        for index in range(start, len(paths)):
+            progress.set(index, LOADING)
+            result, crash = check_file(paths[index], answers, answers_for, limits,
+                                       lambda label, i=index: progress.set(i, label), skips[index])
+            if crash is not None:  # exceptions may not pickle: keep the words, for --debug
+                crash = RuntimeError(f"{type(crash).__name__}: {crash}")
+            send("done", (index, (result, crash)))
+        send("finished")
+    except MemoryError:
+        code = _OUT_OF_MEMORY
+    except BaseException:  # anything else: the parent reports it against the current item
+        code = 4
+    finally:
+        os._exit(code)
 
 
 def _why_it_ended(pid: int, limits: Limits) -> str:
@@ -100,29 +180,6 @@ def _why_it_ended(pid: int, limits: Limits) -> str:
     return "failed unexpectedly"
 
 
-def _child(fd: int, path, answers, answers_for, limits: Limits, skip) -> None:
-    def send(kind: str, payload) -> None:
-        data = pickle.dumps((kind, payload))
-        os.write(fd, _HEADER.pack(len(data)))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-
-    code = 0
-    try:
-        _limit_memory(limits.memory_mb)
-        result, crash = check_file(path, answers, answers_for, limits, lambda label: send("item", label), skip)
-        if crash is not None:  # exceptions may not pickle: keep the words, for --debug
-            crash = RuntimeError(f"{type(crash).__name__}: {crash}")
-        send("done", (result, crash))
-    except MemoryError:
-        code = _OUT_OF_MEMORY
-    except BaseException:  # anything else: the parent reports it like a crash of this item
-        code = 4
-    finally:
-        os._exit(code)
-
-
 def _limit_memory(megabytes: int) -> None:
     try:
         import resource
@@ -131,13 +188,6 @@ def _limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
     except (ImportError, ValueError, OSError):
         pass  # not every system lets a process lower its own limit; time is still bounded
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def with_limits(limits: Limits, seconds: float | None, memory_mb: int | None) -> Limits:

@@ -35,7 +35,7 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
     from backprop_cli.errors import BackpropError
     from backprop_cli.limits import DEFAULT
     from backprop_cli.results import exit_code
-    from backprop_cli.sandbox import check_file_bounded, with_limits
+    from backprop_cli.sandbox import check_files_bounded, with_limits
 
     answers = answers_for = None
     if answers_path is not None:
@@ -45,7 +45,7 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
             print_problems(err.problems)
             sys.exit(EXIT_UNUSABLE)
     limits = with_limits(DEFAULT, time_limit, memory_limit)
-    graded = [check_file_bounded(path, answers, answers_for, limits) for path in files]
+    graded = check_files_bounded(list(files), answers, answers_for, limits)
     if debug_enabled():
         for _, crash in graded:
             if crash is not None:
