@@ -606,8 +606,7 @@ def test_text_report_leads_with_first_wrong_step(tmp_path):
 
 def test_hide_expected_hides_diagnosis_and_feedback(tmp_path):
     want = linear(3, 5, 1)
-    answers = {"dloss/dw": text(-want["dloss/dw"]), **carried_forward_answers()}
-    answers["dloss/dw"] = text(-want["dloss/dw"])
+    answers = {**carried_forward_answers(), "dloss/dw": text(-want["dloss/dw"])}
     shown = check(tmp_path, linear_exercise(3, 5, 1, CHAIN), answers)
     assert item(shown, "dloss/dw")["diagnosis"] == "sign"
     assert item(shown, "r")["diagnosis"] == "carried-forward"

@@ -190,33 +190,38 @@ def _no_ties(steps, given):
     return True
 
 
+def engine_and_reference(case):
+    """The engine's gradients of a random graph, and the graph as one SymPy expression;
+    None at a kink of max, where neither reference applies."""
+    steps, given = case
+    if not _no_ties(steps, given):
+        return None
+    syms = {n: sp.Symbol(n) for n in given}
+    got, _ = grads(steps, given)
+    return got, composed(steps, syms), syms, given
+
+
 @settings(max_examples=60, deadline=None)
 @given(random_graphs())
 def test_engine_matches_sympy_diff(case):
-    steps, given = case
-    if not _no_ties(steps, given):
+    if (found := engine_and_reference(case)) is None:
         return
-    syms = {n: sp.Symbol(n) for n in given}
-    f = composed(steps, syms)
-    got, _ = grads(steps, given)
+    got, f, syms, given = found
     point = {syms[n]: v for n, v in given.items()}
     for name, sym in syms.items():
-        assert close(got[name], sp.diff(f, sym).subs(point)), (steps, given, name)
+        assert close(got[name], sp.diff(f, sym).subs(point)), (case, name)
 
 
 @settings(max_examples=40, deadline=None)
 @given(random_graphs())
 def test_engine_matches_central_differences(case):
-    steps, given = case
-    if not _no_ties(steps, given):
+    if (found := engine_and_reference(case)) is None:
         return
-    syms = {n: sp.Symbol(n) for n in given}
-    f = composed(steps, syms)
-    got, _ = grads(steps, given)
+    got, f, syms, given = found
     h = sp.Rational(1, 10**8)
     for name, sym in syms.items():
         def at(x):
             return sp.N(f.subs({**{syms[n]: v for n, v in given.items()}, sym: x}), 40)
         estimate = (at(given[name] + h) - at(given[name] - h)) / (2 * h)
         assert abs(sp.N(got[name], 40) - estimate) <= sp.Rational(1, 10**6) * max(1, abs(estimate)), \
-            (steps, given, name)
+            (case, name)
