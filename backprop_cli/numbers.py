@@ -8,6 +8,8 @@ as an answer and parses to the same number.
 
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import numpy as np
 import sympy as sp
@@ -79,6 +81,19 @@ def shown(value):
         if len(text) <= SHORT:
             return text
     return decimal_text(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def is_numeric(value: sp.Basic) -> bool:
+    """No symbols inside: a number, however long its exact form.
+
+    SymPy's ``is_number`` walks the expression as a tree on every call; the
+    exact values of a network share subexpressions, so that walk grows
+    exponentially with depth.  The cache makes this a walk of the DAG.
+    """
+    if value.is_Symbol:
+        return False
+    return value.is_Atom or all(is_numeric(a) for a in value.args)
 
 
 def sign_of(value: sp.Expr) -> int:

@@ -25,7 +25,7 @@ import sympy as sp
 from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
 
 from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.numbers import sign_of
+from backprop_cli.numbers import is_numeric, sign_of
 from backprop_cli.tensor import (Value, broadcast_shape, elementwise, entries, is_tensor, shape,
                                  shape_text, unbroadcast)
 
@@ -104,7 +104,7 @@ def as_expr(x) -> sp.Expr:
 
 
 def _numeric(*args: sp.Expr) -> bool:
-    return all(getattr(a, "is_number", False) for a in args)
+    return all(isinstance(a, sp.Basic) and is_numeric(a) for a in args)
 
 
 def _step(z, at_zero) -> sp.Expr:

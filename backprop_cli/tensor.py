@@ -14,7 +14,7 @@ from typing import Callable, Union
 import numpy as np
 import sympy as sp
 
-from backprop_cli.numbers import is_short
+from backprop_cli.numbers import is_numeric, is_short
 
 Tensor = np.ndarray
 Value = Union[sp.Expr, Tensor]
@@ -73,8 +73,8 @@ def _long_exact(values) -> bool:
     operations (short ones, such as 1/(1 + exp(-2)), are cheap and print better simplified)."""
     for value in values:
         for entry in (value.flat if is_tensor(value) else (value,)):
-            if isinstance(entry, sp.Basic) and entry.is_number and not entry.is_Rational \
-                    and not is_short(entry, INERT_AFTER):
+            if isinstance(entry, sp.Basic) and not entry.is_Rational \
+                    and not is_short(entry, INERT_AFTER) and is_numeric(entry):
                 return True
     return False
 

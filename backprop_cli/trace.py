@@ -16,7 +16,7 @@ import sympy as sp
 
 from backprop_cli.engine import Backward, GradLine, Term
 from backprop_cli.graph import Node, Role
-from backprop_cli.numbers import SHORT, decimal_text, exact_text, is_integer
+from backprop_cli.numbers import SHORT, decimal_text, exact_text, is_integer, is_numeric
 from backprop_cli.tensor import Value, is_tensor, shape, shape_text
 
 DOT = " · "
@@ -93,7 +93,7 @@ def decimal_or_none(value: Value) -> str | None:
             return None
         return "[" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
                                for row in value) + "]"
-    return None if is_integer(value) or not value.is_number else decimal_text(value, 10)
+    return None if is_integer(value) or not is_numeric(value) else decimal_text(value, 10)
 
 
 def with_shape(name: str, value: Value) -> str:
