@@ -20,6 +20,7 @@ from backprop_cli.reading import constant, read_bool, read_text, where_in, where
 from backprop_cli.yamlsrc import YMapping, YNode, YScalar, YSequence, node_problem
 
 FORMULA_SUFFIX = " (formula)"
+BROKEN_TRAINING = object()  # a `train` block with problems of its own: its keys are not checked
 ASK_FIELDS = ("key", "form", "points", "partial")
 
 
@@ -171,6 +172,8 @@ def check_key(key: Key | None, text: str, graph: Graph, outside: str | None, tra
     if key is None:
         return f"'{text}' is not an answer key: write {KEY_FORMS}"
     if isinstance(key, TrainKey):
+        if training is BROKEN_TRAINING:
+            return None
         if training is None:
             return f"'{text}' is a value after {key.step} updates, but the exercise has no 'train'"
         if key.name not in named:

@@ -91,6 +91,11 @@ def _step_words(node: Node, values: Values) -> str:
     return f"step '{node.name}'"
 
 
+def _written(node: Node) -> str:
+    """The name the author wrote: a step, or for an intermediate the step it is part of."""
+    return f"step {node.step}" if node.role is Role.PART else node.name
+
+
 def _local_text(consumer: Node, slot: int, values: Values) -> tuple[sp.Expr, sp.Expr]:
     syms = [sp.Symbol(i.name) if i.role is not Role.CONST else i.const for i in consumer.inputs]
     symbolic = ops.as_expr(consumer.op.local[slot](*syms, sp.Symbol(consumer.name)))
@@ -186,9 +191,11 @@ def _update_sign(solution: Solution, key: TrainKey) -> Iterator[Candidate]:
     states = run_training(ex.graph, ex.given, *solution.training_target(), ex.training, direction=+1)
     state = states[key.step]
     value = state.given[key.name] if key.name in state.given else state.values[ex.graph.by_name[key.name]]
+    loss = solution.loss_name
+    param = key.name if key.name in ex.training.params else ex.training.params[0]
     yield Candidate("update-sign", value,
-                    "your update adds the gradient; gradient descent subtracts it: "
-                    "w <- w - rate * dloss/dw")
+                    f"your update adds the gradient; gradient descent subtracts it: "
+                    f"{param} <- {param} - rate * d{loss}/d{param}")
 
 
 def _transpose(expected: Value, key: GradKey) -> Iterator[Candidate]:
@@ -272,8 +279,8 @@ def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Can
                             else sp.Integer(0)
                     return None
 
-                every = " and ".join(dict.fromkeys(c.name for c, _ in paths))
-                names = " and ".join(dict.fromkeys(c.name for c, _ in kept))
+                every = " and ".join(dict.fromkeys(_written(c) for c, _ in paths))
+                names = " and ".join(dict.fromkeys(_written(c) for c, _ in kept))
                 yield Candidate("missing-path", _rerun(solution, key, mistake),
                                 f"'{fork.name}' reaches {key.of} along {len(paths)} paths (into "
                                 f"{every}), but your answer only follows the one into {names}: "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from backprop_cli.asks import Ask, read_asks
+from backprop_cli.asks import BROKEN_TRAINING, Ask, read_asks
 from backprop_cli.engine import Values, forward
 from backprop_cli.errors import BackpropError, Location, Problem, Where
 from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
@@ -173,6 +173,8 @@ class _Reader:
         asks = []
         if graph is not None and output is not None:
             outside = upstream.name if upstream else None
+            if training is None and root.get("train") is not None:
+                training = BROKEN_TRAINING  # its problem is reported; do not also call it missing
             asks = self.attempt(read_asks, root, graph, output, outside, training, self.limits, default=[])
         if graph is not None and not self.problems:
             values = self.attempt(forward, graph, given.values, self.limits)

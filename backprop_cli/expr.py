@@ -248,7 +248,8 @@ def _scan(text: str, limits: Limits) -> None:
     backslashes, ':=' and bracket or unary nesting deep enough to strain
     ast.parse.
     """
-    too_deep = f"expression nested too deeply (limit {limits.max_expr_depth})"
+    too_deep = (f"expression nested too deeply (limit {limits.max_expr_depth} levels; each operator "
+                "in a long chain such as a + b + c + ... counts as a level)")
     opens: list[int] = []  # where the operand owning each open bracket starts
     prev: tuple[str, int, int] | None = None  # (kind, operand start, end) of previous token
     unary_run, i = 0, 0
@@ -383,13 +384,15 @@ class _Converter:
         limit = self.limits.max_expr_depth
         deep = _first_too_deep(tree, ast.iter_child_nodes, _counts_for_depth, limit)
         if deep is not None:
-            raise self.error(f"expression nested too deeply (limit {limit})", deep)
+            raise self.error(f"expression nested too deeply (limit {limit} levels; each operator in a "
+                             "long chain such as a + b + c + ... counts as a level)", deep)
         try:
             node = self.convert(tree.body)
         except RecursionError:  # only reachable with a huge custom max_expr_depth
             raise ExpressionError("expression is too complex", 0, len(self.text)) from None
         if _first_too_deep(node, _children, lambda n: True, limit) is not None:
-            raise ExpressionError(f"expression nested too deeply (limit {limit})", 0, len(self.text))
+            raise ExpressionError(f"expression nested too deeply (limit {limit} levels; each operator in "
+                                  "a long chain such as a + b + c + ... counts as a level)", 0, len(self.text))
         return node
 
     def syntax_error(self, exc: SyntaxError) -> ExpressionError:

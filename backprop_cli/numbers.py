@@ -150,7 +150,10 @@ def _approx(e: sp.Expr, memo: dict):
     elif e is sp.E:
         out = +mpmath.e
     else:  # anything rarer: SymPy's own evaluation
-        out = mpmath.mpf(sp.N(e, mpmath.mp.dps)._mpf_)
+        x = sp.N(e, mpmath.mp.dps)
+        if not x.is_Float:
+            raise ValueError(f"not a real number: {e}")
+        out = mpmath.mpf(x._mpf_)
     memo[e] = out
     return out
 
@@ -172,7 +175,10 @@ def equal(a: sp.Expr, b: sp.Expr) -> bool:
     if a.is_Rational and b.is_Rational:
         return False
     with mpmath.workdps(_CHECK_DIGITS):
-        x, y = approx(a, _CHECK_DIGITS), approx(b, _CHECK_DIGITS)
+        try:
+            x, y = approx(a, _CHECK_DIGITS), approx(b, _CHECK_DIGITS)
+        except (ValueError, TypeError, ZeroDivisionError):
+            return False  # one side is not a real number: not equal to a real one
         return bool(abs(x - y) <= mpmath.mpf(10) ** -40 * max(1, abs(x), abs(y)))
 
 
