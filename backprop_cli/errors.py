@@ -9,7 +9,20 @@ never shows a traceback unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+
+def printable(text: str) -> str:
+    """Text safe to put on a terminal: control and format characters written as escapes.
+
+    Answers and file names come from students; an ESC in an answer could
+    otherwise clear the teacher's screen or fake a green "correct".
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf")
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 @dataclass(frozen=True)
@@ -33,12 +46,12 @@ class Problem:
     def render(self) -> str:
         """Plain text: ``file:line:col: message``, then snippet, caret and hint."""
         head = f"{self.location}: {self.message}" if self.location else self.message
-        lines = [head]
+        lines = [printable(head)]
         if self.snippet is not None and self.location is not None:
-            lines.append("  " + self.snippet)
+            lines.append("  " + printable(self.snippet))
             lines.append("  " + " " * (self.location.column - 1) + "^" * max(1, self.span))
         if self.hint:
-            lines.append(f"  hint: {self.hint}")
+            lines.append(printable(f"  hint: {self.hint}"))
         return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ class Limits:
     max_int_digits: int = 100  # digits of one integer literal (or mantissa)
     max_literal_exponent: int = 100  # |N| in a literal such as 1e-N
     max_power_exponent: int = 1000  # |n| in a ** n when both sides are numbers
+    max_number_bits: int = 12000  # numerator or denominator of an exact rational (about 3600 digits)
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
     max_tensor_entries: int = 10000  # entries of one tensor value or answer
     max_train_steps: int = 50  # updates in one `train` block

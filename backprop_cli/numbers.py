@@ -18,6 +18,7 @@ from sympy.printing.str import StrPrinter
 SHORT = 60  # an exact form longer than this is shown in decimal
 DIGITS = 15  # significant digits of the decimal form
 _CHECK_DIGITS = 60  # working precision for deciding exact equality of irrational values
+_DEEP_DIGITS = 1000  # the second look, for short forms that agree to 40 digits
 
 
 class _Printer(StrPrinter):
@@ -47,6 +48,8 @@ _PRINTER = _Printer({"order": "none"})
 
 
 def exact_text(value: sp.Expr) -> str:
+    if value.is_Rational and max(abs(value.p), value.q).bit_length() > 12000:
+        return decimal_text(value)  # past what int -> str allows (and what anyone reads)
     return _PRINTER.doprint(value)
 
 
@@ -179,7 +182,13 @@ def equal(a: sp.Expr, b: sp.Expr) -> bool:
             x, y = approx(a, _CHECK_DIGITS), approx(b, _CHECK_DIGITS)
         except (ValueError, TypeError, ZeroDivisionError):
             return False  # one side is not a real number: not equal to a real one
-        return bool(abs(x - y) <= mpmath.mpf(10) ** -40 * max(1, abs(x), abs(y)))
+        if abs(x - y) > mpmath.mpf(10) ** -40 * max(1, abs(x), abs(y)):
+            return False
+    if is_short(a) and is_short(b):  # 6 + exp(-1000) is not 6: short forms get 1000 digits
+        with mpmath.workdps(_DEEP_DIGITS):
+            x, y = approx(a, _DEEP_DIGITS), approx(b, _DEEP_DIGITS)
+            return bool(abs(x - y) <= mpmath.mpf(10) ** -(_DEEP_DIGITS - 20) * max(1, abs(x), abs(y)))
+    return True
 
 
 def within_tolerance(answer: sp.Expr, expected: sp.Expr, rel: sp.Expr, abs_: sp.Expr) -> bool:

@@ -86,16 +86,40 @@ class Op:
 
 def _checked(op: Op, xs, limits: Limits) -> sp.Expr:
     if op.domain is _no_domain:  # sums, products, exp, sigmoid ... of real numbers are real numbers
-        return op.forward(*xs)
+        return _sized(op.forward(*xs), limits)
     problem = op.domain(*xs)
-    if problem is None and op is POW and xs[1].is_number and abs(xs[1]) > limits.max_power_exponent:
-        problem = f"the exponent {xs[1]} is too large (the limit is {limits.max_power_exponent})"
+    if problem is None and op is POW:
+        problem = _power_size(xs[0], xs[1], limits)
     if problem is None:
         value = op.forward(*xs)
         problem = bad_value(value)
         if problem is None:
-            return value
+            return _sized(value, limits)
     raise OpError(problem)
+
+
+def _bits(q: sp.Rational) -> int:
+    return max(int(q.p).bit_length(), int(q.q).bit_length())
+
+
+def _sized(value: sp.Expr, limits: Limits) -> sp.Expr:
+    """An exact rational may not grow without bound (x*x*x*... over a large graph)."""
+    if value.is_Rational and _bits(value) > limits.max_number_bits:
+        raise OpError(f"the exact result has more than {limits.max_number_bits} bits; the numbers "
+                      "in an exercise or answer must stay smaller")
+    return value
+
+
+def _power_size(base, exponent, limits: Limits) -> str | None:
+    """Refuse a ** n before computing it when the result would be too large."""
+    if not _numeric(exponent) or not exponent.is_Rational:
+        return None
+    if abs(exponent) > limits.max_power_exponent:
+        return f"the exponent {exponent} is too large (the limit is {limits.max_power_exponent})"
+    if base.is_Rational and _bits(base) * abs(exponent) > limits.max_number_bits:
+        return (f"the exact result of this power would have about {int(_bits(base) * abs(exponent))} "
+                f"bits (the limit is {limits.max_number_bits})")
+    return None
 
 
 def as_expr(x) -> sp.Expr:

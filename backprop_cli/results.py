@@ -17,6 +17,9 @@ from backprop_cli.numbers import shown
 from backprop_cli.trace import Trace, make_trace, value_trace
 
 
+TRACING = "trace of "  # the phase of an item that cuts its trace slice: it may be skipped, not failed
+
+
 @dataclass(frozen=True)
 class ItemResult:
     key: str
@@ -62,8 +65,9 @@ def summarize(report: Report, watch: Callable[[str], None] = lambda label: None,
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
     items = []
     for verdict in report.items:
-        watch(verdict.label)
-        items.append(_item(report, verdict, verdict.label in (skip or {})))
+        watch(TRACING + verdict.label)
+        items.append(_item(report, verdict, TRACING + verdict.label in (skip or {})
+                           or verdict.label in (skip or {})))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),

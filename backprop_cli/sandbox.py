@@ -25,7 +25,7 @@ import time
 from dataclasses import replace
 
 from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.results import FileResult
+from backprop_cli.results import TRACING, FileResult
 
 _HEADER = struct.Struct("!I")
 LOADING = None  # what the worker is doing in a file before it reaches the first item
@@ -60,6 +60,9 @@ def check_files_bounded(paths: list[str], answers=None, answers_for: str | None 
             outcomes[index] = (FileResult(paths[index], None, None,
                                           f"{paths[index]}: {why} while reading the exercise"), None)
             start = index + 1
+        elif item.startswith(TRACING):  # only the explanation was too slow: grade, but leave it out
+            skips[index][item] = why
+            start = index
         else:
             skips[index][item] = f"grading this answer {why}; it was stopped (the other answers are graded)"
             start = index

@@ -18,7 +18,7 @@ FORMATS = ["text", "json"]
               help="Read answers from this YAML file (key: answer) instead of the exercise's 'answers:'.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
-@click.option("--time-limit", type=click.FloatRange(min=0.1), metavar="SECONDS",
+@click.option("--time-limit", type=click.FloatRange(min=0.01), metavar="SECONDS",
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
               help="Memory allowed for grading one file (default 4096).")

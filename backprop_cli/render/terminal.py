@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.errors import Problem
+from backprop_cli.errors import Problem, printable
 from backprop_cli.results import FileResult, ItemResult
 from backprop_cli.trace import BackwardEntry, Trace
 
@@ -48,7 +48,7 @@ def backward_lines(entry: BackwardEntry) -> Text:
 def trace_group(trace: Trace, heading: str | None = None) -> Group:
     parts: list[RenderableType] = []
     if heading:
-        parts.append(Text(heading, style="bold"))
+        parts.append(Text(printable(heading), style="bold"))
     if trace.forward:
         parts += [Text("Forward pass", style="bold underline"), forward_table(trace)]
     if trace.note:
@@ -70,18 +70,18 @@ def problem_text(problem: Problem) -> Text:
 
 def report_group(result: FileResult) -> Group:
     """One file's check result: a line per item, then how to reach each wrong one."""
-    head = Text(result.file, style="bold")
+    head = Text(printable(result.file), style="bold")
     if result.title:
-        head.append(f" — {result.title}")
+        head.append(printable(f" — {result.title}"))
     if result.error is not None:
-        return Group(head, Text(result.error, style="red"))
+        return Group(head, Text(printable(result.error), style="red"))
     parts: list[RenderableType] = [head]
     if result.first_wrong:
         parts.append(Text(f"First wrong step: {result.first_wrong} (explained first below)", style="bold red"))
     key_width = max((len(i.key) for i in result.items), default=0)
     for item in result.items:
         line = Text(f"  {STATUS_MARK[item.status]} {item.status:<9} ", style=STATUS_STYLE[item.status])
-        line.append(f"{item.key:<{key_width}}  ", style="bold")
+        line.append(printable(f"{item.key:<{key_width}}  "), style="bold")
         line.append_text(_item_summary(item))
         if item.diagnosis:
             line.append(f"  [{item.diagnosis}]", style="yellow")
@@ -91,17 +91,17 @@ def report_group(result: FileResult) -> Group:
     for item in (by_label[label] for label in result.wrong_in_order):
         if not (item.message or item.feedback or item.right_entries is not None or item.trace):
             continue
-        parts.append(Text(f"\n{item.key}:", style="bold"))
+        parts.append(Text(printable(f"\n{item.key}:"), style="bold"))
         if item.message:
-            parts.append(Text(item.message, style="red"))
+            parts.append(Text(printable(item.message), style="red"))
         if item.feedback:
-            parts.append(Text(item.feedback[0].upper() + item.feedback[1:] + ".", style="yellow"))
+            parts.append(Text(printable(item.feedback[0].upper() + item.feedback[1:] + "."), style="yellow"))
         if item.right_entries is not None:
             parts += [Text("Entry by entry (rows and columns from 1):"), entry_grid(item)]
         if item.trace is not None:
             parts.append(trace_group(item.trace, f"How to get {item.key}:"))
     if result.not_asked:
-        parts.append(Text("Not asked, not graded: " + ", ".join(result.not_asked), style="yellow"))
+        parts.append(Text(printable("Not asked, not graded: " + ", ".join(result.not_asked)), style="yellow"))
     parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
     return Group(*parts)
 
@@ -126,7 +126,7 @@ def _item_summary(item: ItemResult) -> Text:
 def _inline(value: str | list) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
-    return value
+    return printable(value)
 
 
 def entry_grid(item: ItemResult) -> Table:
@@ -138,7 +138,7 @@ def entry_grid(item: ItemResult) -> Table:
     for i, row in enumerate(item.right_entries):
         cells = []
         for j, ok in enumerate(row):
-            answer = item.answer[i][j]
+            answer = printable(item.answer[i][j])
             if ok:
                 cells.append(Text(answer, style="green"))
             else:
