@@ -465,6 +465,11 @@ class _Converter:
 
     def call(self, node: ast.Call) -> Node:
         func = node.func
+        if isinstance(func, ast.Attribute):  # a.method(...): a method call, not a product
+            start = self.at(func.end_col_offset - len(func.attr))
+            raise ExpressionError(f"method calls such as '.{func.attr}(...)' are not allowed", start,
+                                  len(func.attr), "only the functions of the exercise language "
+                                  "can be called, by name: exp(x), sigmoid(z), ...")
         parenthesised = self.source[func.end_col_offset:].lstrip().startswith(")")
         if not isinstance(func, ast.Name) or parenthesised:
             error = self.symbol_error("missing operator (only named functions can be called)",
