@@ -184,13 +184,27 @@ def _why_it_ended(pid: int, limits: Limits) -> str:
 
 
 def _limit_memory(megabytes: int) -> None:
+    """Let grading add at most ``megabytes`` to the address space the worker starts with.
+
+    The limit is on top of what is already mapped: a long-lived parent (a test
+    run, a batch with warm caches) may already map gigabytes, and an absolute
+    limit would fail the first allocation.
+    """
     try:
         import resource
 
-        size = megabytes * (1 << 20)
+        size = _mapped_bytes() + megabytes * (1 << 20)
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
     except (ImportError, ValueError, OSError):
         pass  # not every system lets a process lower its own limit; time is still bounded
+
+
+def _mapped_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def with_limits(limits: Limits, seconds: float | None, memory_mb: int | None) -> Limits:

@@ -21,7 +21,7 @@ FORMATS = ["text", "json"]
 @click.option("--time-limit", type=click.FloatRange(min=0.01), metavar="SECONDS",
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
-              help="Memory allowed for grading one file (default 4096).")
+              help="Memory grading may use on top of what the process has at start (default 4096).")
 @color_option
 @friendly_errors
 def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit: float | None,
