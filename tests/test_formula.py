@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from backprop_cli.cli import main
+from cli_runner import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
 
 # linear-model.yaml: x = 1, y = 2, w = 1; dloss/dw = 2 x (x w - y) = -2 there.
 # At x = 1 many wrong formulas give the right number, which is the point of these tables.
@@ -31,14 +29,6 @@ LINEAR = {"backprop": 1, "given": {"x": 1, "y": 2, "w": 1},
 SIGMOID = {"backprop": 1, "given": {"x": 1, "w": 2}, "steps": {"a": "sigmoid(w*x)"}}
 
 
-def invoke(*args):
-    result = CliRunner(env=ENV).invoke(main, [str(a) for a in args], prog_name="backprop")
-    shown = (f"backprop {' '.join(map(str, args))}\n--- exit {result.exit_code}\n"
-             f"--- stdout:\n{result.stdout}\n--- stderr:\n{result.stderr}\n"
-             f"--- exception: {result.exception!r}")
-    assert result.exception is None or isinstance(result.exception, SystemExit), shown
-    assert "Traceback" not in result.output, shown
-    return result
 
 
 def grade(tmp_path: Path, exercise: dict, ask: list, answers: dict) -> dict:

@@ -25,23 +25,13 @@ import mpmath
 import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from backprop_cli.cli import main
+from cli_runner import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"NO_COLOR": "1", "COLUMNS": "100"}
 mpmath.mp.dps = 50
 
 
-def invoke(*args):
-    result = CliRunner(env=ENV).invoke(main, [str(a) for a in args], prog_name="backprop")
-    shown = (f"backprop {' '.join(map(str, args))}\n--- exit {result.exit_code}\n"
-             f"--- stdout:\n{result.stdout}\n--- stderr:\n{result.stderr}\n"
-             f"--- exception: {result.exception!r}")
-    assert result.exception is None or isinstance(result.exception, SystemExit), shown
-    assert "Traceback" not in result.output, shown
-    return result
 
 
 def write(tmp_path: Path, data: dict, name: str = "train") -> Path:
