@@ -20,10 +20,11 @@ import numpy as np
 import sympy as sp
 
 from backprop_cli import ops, tensor_ops
-from backprop_cli.engine import Values, backward
+from backprop_cli.engine import Values, backward, forward
+from backprop_cli.errors import BackpropError
 from backprop_cli.graph import Node, Role
 from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
-from backprop_cli.numbers import exact_text
+from backprop_cli.numbers import equal, exact_text
 from backprop_cli.solver import Solution
 from backprop_cli.tensor import Value, elementwise, filled, is_tensor, shape, unbroadcast
 from backprop_cli.trace import number
@@ -84,7 +85,7 @@ def _rerun(solution: Solution, key: GradKey, mistake) -> Value:
     return again.grad(ex.graph.by_name[key.wrt])
 
 
-def _step_words(node: Node, values: Values) -> str:
+def _step_words(node: Node) -> str:
     """'step r' or, for an intermediate, 'step loss (where loss_1 = y_hat - y)'."""
     if node.role is Role.PART:
         return f"step '{node.step}' (where {node.name} = {node.definition()})"
@@ -157,18 +158,10 @@ def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterato
 
 def _forward_with(ex, known: dict[Node, Value]) -> Values | None:
     """The forward pass with some step values replaced by the student's."""
-    values: Values = {}
     try:
-        for node in ex.graph.nodes:
-            if node in known:
-                values[node] = known[node]
-            elif node.op is None:
-                values[node] = ex.values[node]
-            else:
-                values[node] = node.op.apply([values[i] for i in node.inputs], **node.params)
-    except (ops.OpError, ValueError, TypeError, ZeroDivisionError):
+        return forward(ex.graph, ex.given, known=known)
+    except BackpropError:
         return None  # the student's values leave the domain: no carried-forward value
-    return values
 
 
 def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
@@ -178,8 +171,6 @@ def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
 
 
 def _same(a: Value, b: Value) -> bool:
-    from backprop_cli.numbers import equal
-
     if shape(a) != shape(b):
         return False
     return all(equal(x, y) for x, y in zip(np.ravel(a) if is_tensor(a) else [a],
@@ -211,7 +202,7 @@ def _missing_mean(solution: Solution, key: GradKey) -> Iterator[Candidate]:
     for consumer in dict.fromkeys(c for c, _, _ in edges):
         if consumer.op is tensor_ops.MEAN:
             n = solution.exercise.values[consumer.inputs[0]].size
-            words = f"{_step_words(consumer, run.values)} takes the mean of {n} numbers, so its derivative is 1/{n}"
+            words = f"{_step_words(consumer)} takes the mean of {n} numbers, so its derivative is 1/{n}"
             yield Candidate("missing-mean", elementwise(lambda e: e * n, expected),
                             f"your answer is {n} times the right one: {words}")
             yield Candidate("missing-mean", elementwise(lambda e: e / n, expected),
@@ -240,7 +231,7 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
             symbolic, _ = _local_text(consumer, slot, values)
             value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: out))
             yield Candidate("activation-not-derivative", value,
-                            f"in {_step_words(consumer, values)}, your answer multiplies by the "
+                            f"in {_step_words(consumer)}, your answer multiplies by the "
                             f"activation {consumer.name} = {consumer.definition()} itself, where its "
                             f"derivative d{consumer.name}/d{inp.name} = {exact_text(symbolic)} belongs")
     yield from _missing_paths(solution, key, run, edges)
@@ -249,7 +240,7 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
         value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1)))
         yield Candidate("missing-factor", value,
                         f"your answer leaves out d{consumer.name}/d{inp.name} = {exact_text(symbolic)}"
-                        f" = {number(local)}, in {_step_words(consumer, values)}")
+                        f" = {number(local)}, in {_step_words(consumer)}")
         coefficient, _ = symbolic.as_coeff_Mul()
         if coefficient.is_Number and coefficient not in (1, -1) and symbolic != coefficient:
             value = _rerun(solution, key, _replace_local(
@@ -259,7 +250,7 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
             yield Candidate("missing-factor", value,
                             f"your answer leaves out the factor {coefficient} of "
                             f"d{consumer.name}/d{inp.name} = {exact_text(symbolic)}, in "
-                            f"{_step_words(consumer, values)}")
+                            f"{_step_words(consumer)}")
 
 
 def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Candidate]:
@@ -294,6 +285,6 @@ def _sign_feedback(solution: Solution, key: Key) -> str:
         subtractions = [c for c, _, _ in edges if c.op in (ops.SUB, ops.NEG)]
         if subtractions:
             c = subtractions[0]
-            return (f"{words}: check the subtraction in {_step_words(c, solution.exercise.values)}, "
+            return (f"{words}: check the subtraction in {_step_words(c)}, "
                     f"{c.definition()}")
     return words + ": check the signs along the chain"

@@ -25,11 +25,17 @@ from backprop_cli.limits import DEFAULT, Limits
 Values = dict[Node, Value]
 
 
-def forward(graph: Graph, given: dict[str, Value], limits: Limits = DEFAULT) -> Values:
-    """The value of every node, exactly; a value outside a function's domain is an error."""
+def forward(graph: Graph, given: dict[str, Value], limits: Limits = DEFAULT,
+            known: dict[Node, Value] | None = None) -> Values:
+    """The value of every node, exactly; a value outside a function's domain is an error.
+
+    ``known`` replaces some nodes' values by a student's own (carried-forward grading).
+    """
     values: Values = {}
     for node in graph.nodes:
-        if node.role is Role.GIVEN:
+        if known and node in known:
+            values[node] = known[node]
+        elif node.role is Role.GIVEN:
             values[node] = given[node.name]
         elif node.role is Role.CONST:
             values[node] = node.const

@@ -81,10 +81,6 @@ class ExpressionError(Exception):
         self.hint = hint
         super().__init__(message)
 
-    def caret(self, text: str) -> str:
-        """The text with a caret line under the offending characters."""
-        return text + "\n" + " " * self.offset + "^" * self.length
-
     def to_problem(self, location: Location | None, snippet: str | None = None) -> Problem:
         return Problem(self.message, location, self.hint, snippet, self.length)
 

@@ -25,7 +25,7 @@ class Limits:
     max_train_steps: int = 50  # updates in one `train` block
     answer_seconds: float = 2.0  # grading one answer (reading, comparing, diagnosing, tracing)
     load_seconds: float = 10.0  # reading and solving one exercise file
-    memory_mb: int = 4096  # address space of the process that grades one file
+    memory_mb: int = 4096  # address space grading may add to what the worker already maps
 
 
 DEFAULT = Limits()

@@ -51,10 +51,6 @@ class Op:
     local: tuple[Local, ...]  # local[i](*inputs, out) = d(out)/d(input i)
     domain: Domain = _no_domain  # a message when numeric inputs are outside the domain
 
-    @property
-    def arity(self) -> int:
-        return len(self.local)
-
     def apply(self, args: list[Value], limits: Limits = DEFAULT) -> Value:
         if broadcast_shape([shape(a) for a in args]) is None:
             raise OpError(f"{self.form.format(*'ab')} needs operands of the same shape (or a "

@@ -53,13 +53,6 @@ def entries(value: Value):
     return list(value.flat) if is_tensor(value) else [value]
 
 
-def to_lists(value: Value, fmt: Callable[[sp.Expr], str]):
-    """Nested lists of strings (a string for a scalar), for JSON and answers."""
-    if not is_tensor(value):
-        return fmt(value)
-    return [[fmt(e) for e in row] for row in value]
-
-
 def broadcast_shape(shapes: list[Shape]) -> Shape | None:
     """The common shape when every operand is a scalar or has the same shape; else None."""
     tensors = {s for s in shapes if s != ()}

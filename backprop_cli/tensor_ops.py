@@ -167,10 +167,6 @@ class TensorOp:
     entry: Callable  # entry(slot, index, inputs, out, sym, out_sym, **params)
     params: tuple[str, ...] = field(default=())
 
-    @property
-    def arity(self) -> int:
-        return len(self.vjp)
-
     def apply(self, args: list[Value], limits: Limits = DEFAULT, **params) -> Value:
         with exact_arithmetic(*args):
             return fold(self.forward(*args, **params))

@@ -71,7 +71,7 @@ def explain(file, expression, given, upstream, of, wrt, entry, fmt, color) -> No
     elif fmt == "markdown":
         from backprop_cli.render.markdown import trace_markdown
 
-        click.echo(trace_markdown(trace, heading))
+        click.echo(trace_markdown(trace, heading, exercise.prompt))
     else:
         from backprop_cli.render.console import make_console
         from backprop_cli.render.terminal import trace_group

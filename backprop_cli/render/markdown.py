@@ -9,10 +9,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def trace_markdown(trace: Trace, heading: str | None = None) -> str:
+def trace_markdown(trace: Trace, heading: str | None = None, prompt: str | None = None) -> str:
     out: list[str] = []
     if heading:
         out += [f"## {heading}", ""]
+    if prompt:
+        out += [prompt.rstrip(), ""]
     if trace.forward:
         out += ["### Forward pass", "", "| step | definition | value | decimal |", "| --- | --- | --- | --- |"]
         for row in trace.forward:

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.errors import Problem, printable
+from backprop_cli.errors import printable
 from backprop_cli.results import FileResult, ItemResult
 from backprop_cli.trace import BackwardEntry, Trace
 
@@ -60,12 +60,6 @@ def trace_group(trace: Trace, heading: str | None = None) -> Group:
             parts.append(backward_lines(entry))
         parts += [Text(line, style=GRAD) for line in trace.independent_lines()]
     return Group(*parts)
-
-
-def problem_text(problem: Problem) -> Text:
-    text = Text(problem.render())
-    text.stylize("bold red", 0, len(problem.render().split("\n")[0]))
-    return text
 
 
 def report_group(result: FileResult) -> Group:
