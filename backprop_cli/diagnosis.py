@@ -26,7 +26,7 @@ from backprop_cli.graph import Node, Role
 from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.numbers import equal, exact_text
 from backprop_cli.solver import Solution
-from backprop_cli.tensor import Value, elementwise, filled, is_tensor, shape, unbroadcast
+from backprop_cli.tensor import Value, elementwise, filled, is_tensor, shape
 from backprop_cli.trace import number
 from backprop_cli.training import run_training
 
@@ -110,8 +110,7 @@ def _replace_local(target_edge, new_local: Callable) -> Callable:
     def mistake(consumer, slot, g, args, out):
         if (consumer, slot) != target_edge:
             return None
-        local = new_local(args, out)
-        return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(args[slot]))
+        return ops.contribution(g, new_local(args, out), args[slot])
     return mistake
 
 

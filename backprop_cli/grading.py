@@ -170,15 +170,13 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
     grid = _as_grid(answer)
     verdict.grid = grid
-    want = shape(expected) or (1, 1)  # a scalar and a 1x1 answer are the same thing
+    right = _entry_verdicts(grid, expected, ex)
     got = (len(grid), len(grid[0]))
-    if got != want:
+    if right is None:
         verdict.status = Status.INCORRECT
         verdict.shape_message = (f"wrong shape: your answer is {shape_text(got)}, but {ask.key} is "
                                  f"{shape_text(shape(expected))}")
         return verdict
-    right = [[judge(a, _entry(expected, i, j), ex) for j, a in enumerate(row)]
-             for i, row in enumerate(grid)]
     if isinstance(answer, list):
         verdict.right_entries = right
     n_right = sum(sum(row) for row in right)
@@ -264,11 +262,19 @@ def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[
     return None
 
 
-def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bool:
+def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,
+                    widen: int = 1) -> list[list[bool]] | None:
+    """Each answered entry judged against ``value``; None when the shapes differ
+    (a scalar and a 1x1 answer are the same thing)."""
     if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
-        return False
-    return all(judge(a, _entry(value, i, j), exercise, widen)
-               for i, row in enumerate(grid) for j, a in enumerate(row))
+        return None
+    return [[judge(a, _entry(value, i, j), exercise, widen) for j, a in enumerate(row)]
+            for i, row in enumerate(grid)]
+
+
+def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bool:
+    right = _entry_verdicts(grid, value, exercise, widen)
+    return right is not None and all(all(row) for row in right)
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,

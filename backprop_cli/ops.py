@@ -65,7 +65,7 @@ class Op:
             for entry in entries(local):
                 if (problem := bad_value(entry)) is not None:
                     raise OpError(f"the derivative is undefined here: {problem}")
-        return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(args[slot])), local
+        return contribution(g, local, args[slot]), local
 
     def entry_partials(self, slot, index, args, out, sym, out_sym):
         """d out[k] / d input[index] for every k it reaches: (k, value, symbolic)."""
@@ -78,6 +78,11 @@ class Op:
             rows.append((k, as_expr(self.local[slot](*at, out[k] if k else out)),
                          as_expr(self.local[slot](*symbols, out_sym(k)))))
         return rows
+
+
+def contribution(g: Value, local: Value, arg: Value) -> Value:
+    """Upstream gradient times local derivative, summed back to the input's shape."""
+    return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(arg))
 
 
 def _checked(op: Op, xs, limits: Limits) -> sp.Expr:
