@@ -39,10 +39,10 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from backprop_cli.exercise import load_exercise
-from backprop_cli.numbers import approx
-from backprop_cli.solver import Solution
-from backprop_cli.keys import GradKey
+from backprop_cli.exercise.load import load_exercise
+from backprop_cli.autodiff.numbers import approx
+from backprop_cli.grading.solver import Solution
+from backprop_cli.exercise.keys import GradKey
 
 SIZES = [(2, 4, 1), (2, 8, 1), (4, 8, 8, 2), (4, 16, 16, 2), (8, 32, 32, 4)]
 SEED = 2024

@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from backprop_cli.exercise import load_exercise
-from backprop_cli.numbers import shown
+from backprop_cli.exercise.load import load_exercise
+from backprop_cli.autodiff.numbers import shown
 from backprop_cli.render.keyfile import answers_yaml
-from backprop_cli.sandbox import check_file, check_files_bounded
-from backprop_cli.solver import Solution
+from backprop_cli.grading import pipeline
+from backprop_cli.grading.solver import Solution
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["linear-model", "sigmoid-chain", "fan-out", "batch-mse", "conv-stride2"]
@@ -45,10 +45,9 @@ def class_of(n: int, folder: Path) -> list[str]:
     return files
 
 
-def timed(grade, files) -> float:
+def timed(files, bounded: bool) -> float:
     start = time.perf_counter()
-    for path in files:
-        grade(path)
+    pipeline.check(files, bounded=bounded)
     return time.perf_counter() - start
 
 
@@ -56,11 +55,9 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     with tempfile.TemporaryDirectory() as tmp:
         files = class_of(n, Path(tmp))
-        timed(check_file, files[:3])  # warm the caches, as `check` does before forking
-        plain = timed(check_file, files)
-        start = time.perf_counter()
-        check_files_bounded(files)
-        bounded = time.perf_counter() - start
+        timed(files[:3], bounded=False)  # warm the caches, as `check` does before forking
+        plain = timed(files, bounded=False)
+        bounded = timed(files, bounded=True)
     print(f"{len(files)} files ({n} students x {len(NAMES)} exercises, half with a wrong answer)")
     print(f"  in-process            {plain:8.2f} s")
     print(f"  sandboxed worker      {bounded:8.2f} s")

@@ -7,7 +7,7 @@ Run it from the project root:
     python fuzz/fuzz_parse.py -runs=200000          # a bounded run
     python fuzz/fuzz_parse.py -max_len=4096 corpus/ # keep interesting inputs in corpus/
 
-The property: ``backprop_cli.expr.parse`` returns an inert tree whose nodes are all on the
+The property: ``backprop_cli.source.expr.parse`` returns an inert tree whose nodes are all on the
 whitelist (named functions, names not starting with '_', + - * / ** @, exact rationals),
 at most ``max_expr_depth`` deep, with positions inside the text -- or raises
 ``ExpressionError`` with an offset inside the text.  Any other exception, or a tree that
@@ -24,9 +24,11 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from backprop_cli import expr
-    from backprop_cli.errors import ExpressionError
-    from backprop_cli.limits import DEFAULT
+    from backprop_cli.autodiff.registry import FUNCTIONS
+    from backprop_cli.exercise.reading import parse_expression
+    from backprop_cli.source import expr
+    from backprop_cli.source.errors import ExpressionError
+    from backprop_cli.source.limits import DEFAULT
 
 BINARY_OPS = {"+", "-", "*", "/", "**", "@"}
 
@@ -43,7 +45,7 @@ def _children(node):
 
 def check(text: str) -> None:
     try:
-        tree = expr.parse(text)
+        tree = parse_expression(text)
     except ExpressionError as err:
         if not 0 <= err.offset <= len(text):
             raise AssertionError(f"error offset {err.offset} outside the text: {text!r}")
@@ -59,7 +61,7 @@ def check(text: str) -> None:
             if node.id.startswith("_") or not node.id.isascii():
                 raise AssertionError(f"name off the whitelist: {node.id!r} in {text!r}")
         elif isinstance(node, expr.Call):
-            if node.func not in expr.FUNCTIONS:
+            if node.func not in FUNCTIONS:
                 raise AssertionError(f"call off the whitelist: {node.func!r} in {text!r}")
         elif isinstance(node, expr.Binary):
             if node.op not in BINARY_OPS:

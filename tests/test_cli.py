@@ -261,9 +261,9 @@ NUMERIC = {"mlp-2-3-3-1": mlp_reference, "conv-stride2": conv_reference,
 def as_float(value):
     """A solve value (exact expression text, or nested lists of them) as floats, read back
     with the tool's own parser (no string goes to sympify, here either)."""
-    from backprop_cli.engine import evaluate
-    from backprop_cli.errors import Location, Where
-    from backprop_cli.expr import parse
+    from backprop_cli.autodiff.engine import evaluate
+    from backprop_cli.source.errors import Location, Where
+    from backprop_cli.exercise.reading import parse_expression as parse
 
     if isinstance(value, list):
         return [as_float(v) for v in value]

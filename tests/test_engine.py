@@ -7,17 +7,18 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop_cli import expr
-from backprop_cli.engine import backward, evaluate, forward
-from backprop_cli.errors import BackpropError, Location, Where
-from backprop_cli.graph import Role, StepSource, build_graph
+from backprop_cli.exercise.reading import parse_expression
+from backprop_cli.source import expr
+from backprop_cli.autodiff.engine import backward, evaluate, forward
+from backprop_cli.source.errors import BackpropError, Location, Where
+from backprop_cli.autodiff.graph import Role, StepSource, build_graph
 
 HERE = Where(Location("test", 1, 1))
 R = sp.Rational
 
 
 def graph_of(steps: dict[str, str], given: dict[str, sp.Expr]):
-    sources = [StepSource(name, expr.parse(text), lambda s, e: HERE, HERE) for name, text in steps.items()]
+    sources = [StepSource(name, parse_expression(text), lambda s, e: HERE, HERE) for name, text in steps.items()]
     graph = build_graph([(g, HERE) for g in given], sources)
     return graph, forward(graph, given)
 
@@ -54,7 +55,7 @@ def reference(tree: expr.Node, env: dict[str, sp.Expr]) -> sp.Expr:
 def composed(steps: dict[str, str], symbols: dict[str, sp.Symbol]) -> sp.Expr:
     env = dict(symbols)
     for name, text in steps.items():
-        env[name] = reference(expr.parse(text), env)
+        env[name] = reference(parse_expression(text), env)
     return env[list(steps)[-1]]
 
 
@@ -139,9 +140,9 @@ def test_undefined_derivative_is_an_error():
 
 
 def test_evaluate_constant_expression():
-    assert evaluate(expr.parse("exp(0) + 3/2"), {}, HERE) == R(5, 2)
+    assert evaluate(parse_expression("exp(0) + 3/2"), {}, HERE) == R(5, 2)
     with pytest.raises(BackpropError, match="unknown name 'x'"):
-        evaluate(expr.parse("x + 1"), {}, HERE)
+        evaluate(parse_expression("x + 1"), {}, HERE)
 
 
 def test_gradient_of_an_intermediate_step():
@@ -180,7 +181,7 @@ def _no_ties(steps, given):
     # max is not differentiable at a tie: keep random points away from kinks.
     env = dict(given)
     for name, text in steps.items():
-        tree = expr.parse(text)
+        tree = parse_expression(text)
         for node in expr.walk(tree):
             if isinstance(node, expr.Call) and node.func == "max":
                 a, b = (reference(arg, env) for arg in node.args)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from backprop_cli.exercise import load_exercise
-from backprop_cli.solver import Solution
+from backprop_cli.exercise.load import load_exercise
+from backprop_cli.grading.solver import Solution
 
 EXERCISES = Path(__file__).resolve().parent.parent / "exercises"
 R = sp.Rational

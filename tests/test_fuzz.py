@@ -16,12 +16,14 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli import expr
-from backprop_cli.engine import evaluate
-from backprop_cli.errors import BackpropError, ExpressionError, Location, Where
-from backprop_cli.limits import DEFAULT
-from backprop_cli.numbers import equal, exact_text
-from backprop_cli.yamlsrc import YNode, load_text
+from backprop_cli.exercise.reading import parse_expression
+from backprop_cli.autodiff.registry import FUNCTIONS
+from backprop_cli.source import expr
+from backprop_cli.autodiff.engine import evaluate
+from backprop_cli.source.errors import BackpropError, ExpressionError, Location, Where
+from backprop_cli.source.limits import DEFAULT
+from backprop_cli.autodiff.numbers import equal, exact_text
+from backprop_cli.source.yamlsrc import YNode, load_text
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SMALL = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,7 +76,7 @@ def _direct(node: expr.Node) -> tuple[expr.Node, ...]:
 
 def _check_parse(text: str) -> None:
     try:
-        tree = expr.parse(text)
+        tree = parse_expression(text)
     except ExpressionError as err:
         assert 0 <= err.offset <= len(text), (text, err.offset, err.message)
         assert err.length >= 1 and err.message, (text, err.message)
@@ -85,7 +87,7 @@ def _check_parse(text: str) -> None:
         if isinstance(node, expr.Name):
             assert not node.id.startswith("_") and node.id.isidentifier() and node.id.isascii(), (text, node)
         elif isinstance(node, expr.Call):
-            assert node.func in expr.FUNCTIONS, (text, node)
+            assert node.func in FUNCTIONS, (text, node)
         elif isinstance(node, expr.Binary):
             assert node.op in BINARY_OPS, (text, node)
         elif isinstance(node, expr.Num):
@@ -116,7 +118,7 @@ def test_parse_long_random_fragments(text):
 # -------------------------------------------------- unparse -> parse -> evaluate round trip
 
 def _num(text: str) -> expr.Num:
-    node = expr.parse(text)
+    node = parse_expression(text)
     assert isinstance(node, expr.Num)
     return node
 
@@ -170,7 +172,7 @@ def _value(tree: expr.Node):
 @given(trees)
 def test_unparse_parse_round_trip(tree):
     text = expr.unparse(tree)
-    again = expr.parse(text)
+    again = parse_expression(text)
     assert _shape(again) == _shape(tree), text
     assert expr.unparse(again) == text
     try:
@@ -209,10 +211,10 @@ def value_text(draw, depth: int = 3, positive: bool = False) -> str:
 @SMALL
 @given(value_text())
 def test_exact_text_round_trip(text):
-    value = _value(expr.parse(text))
+    value = _value(parse_expression(text))
     printed = exact_text(value)
     assume(len(printed) <= DEFAULT.max_expr_length)
-    again = _value(expr.parse(printed))
+    again = _value(parse_expression(printed))
     assert equal(again, value), (text, printed, again, value)
 
 

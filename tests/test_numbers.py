@@ -6,10 +6,11 @@ import mpmath
 import pytest
 import sympy as sp
 
-from backprop_cli import expr
-from backprop_cli.engine import evaluate
-from backprop_cli.errors import Location, Where
-from backprop_cli.numbers import (approx, decimal_text, equal, exact_text, shown, sign_of,
+from backprop_cli.exercise.reading import parse_expression
+from backprop_cli.source import expr
+from backprop_cli.autodiff.engine import evaluate
+from backprop_cli.source.errors import Location, Where
+from backprop_cli.autodiff.numbers import (approx, decimal_text, equal, exact_text, shown, sign_of,
                                   within_tolerance)
 
 HERE = Where(Location("test", 1, 1))
@@ -37,7 +38,7 @@ def test_inert_forms_evaluate_like_their_simplified_selves():
                                    sp.exp(1), sp.Max(1, sp.sqrt(3)), sp.Abs(sp.log(2) - 1)])
 def test_exact_text_parses_back_to_the_same_number(value):
     text = exact_text(value)
-    assert equal(evaluate(expr.parse(text), {}, HERE), value), text
+    assert equal(evaluate(parse_expression(text), {}, HERE), value), text
 
 
 def test_shown_is_exact_when_short_and_decimal_otherwise():

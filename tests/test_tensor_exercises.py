@@ -25,9 +25,9 @@ import yaml
 from click.testing import CliRunner
 
 from backprop_cli.cli import main
-from backprop_cli.exercise import load_exercise
-from backprop_cli.numbers import approx
-from backprop_cli.solver import Solution
+from backprop_cli.exercise.load import load_exercise
+from backprop_cli.autodiff.numbers import approx
+from backprop_cli.grading.solver import Solution
 
 EXERCISES = Path(__file__).resolve().parent.parent / "exercises"
 TENSOR_EXERCISES = ["mlp-2-3-3-1", "conv-stride2", "softmax-classifier", "batch-mse"]

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from backprop_cli import expr
-from backprop_cli.engine import backward, forward
-from backprop_cli.entries import entry_trace, parse_entry
-from backprop_cli.errors import BackpropError, Location, Where
-from backprop_cli.graph import StepSource, build_graph
-from backprop_cli.tensor import from_rows, is_tensor
-from backprop_cli.trace import number
+from backprop_cli.exercise.reading import parse_expression
+from backprop_cli.source import expr
+from backprop_cli.autodiff.engine import backward, forward
+from backprop_cli.explain.entries import entry_trace, parse_entry
+from backprop_cli.source.errors import BackpropError, Location, Where
+from backprop_cli.autodiff.graph import StepSource, build_graph
+from backprop_cli.autodiff.tensor import from_rows, is_tensor
+from backprop_cli.explain.trace import number
 
 HERE = Where(Location("test", 1, 1))
 
@@ -24,7 +25,7 @@ def tensor(rows) -> np.ndarray:
 
 
 def run_graph(steps: dict[str, str], given: dict, seed=None):
-    sources = [StepSource(n, expr.parse(t), lambda s, e: HERE, HERE) for n, t in steps.items()]
+    sources = [StepSource(n, parse_expression(t), lambda s, e: HERE, HERE) for n, t in steps.items()]
     graph = build_graph([(g, HERE) for g in given], sources)
     values = forward(graph, given)
     target = graph.by_name[list(steps)[-1]]

@@ -1,4 +1,4 @@
-"""Tests for backprop_cli.yamlsrc: raw scalars, exact positions, and every refusal."""
+"""Tests for backprop_cli.source.yamlsrc: raw scalars, exact positions, and every refusal."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from backprop_cli.errors import BackpropError, Location, Problem
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.yamlsrc import (
+from backprop_cli.source.errors import BackpropError, Location, Problem
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.source.yamlsrc import (
     Source,
     YMapping,
     YScalar,

@@ -10,6 +10,7 @@ import click
 
 from backprop_cli import __version__
 from backprop_cli.cli.check import check
+from backprop_cli.cli.common import Settings
 from backprop_cli.cli.explain import explain
 from backprop_cli.cli.solve import solve
 from backprop_cli.cli.validate import validate
@@ -30,7 +31,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     backprop solve exercise.yaml      the answer key
     backprop validate exercise.yaml   check an exercise file without grading
     """
-    ctx.obj = {"debug": debug}
+    ctx.obj = Settings(debug=debug)
 
 
 for command in (check, explain, solve, validate):

@@ -32,59 +32,41 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
     incorrect, missing or invalid, 2 when a file cannot be used (the other
     files are still graded).
     """
-    from backprop_cli.errors import BackpropError
-    from backprop_cli.limits import DEFAULT
-    from backprop_cli.results import exit_code
-    from backprop_cli.sandbox import check_files_bounded, with_limits
+    from backprop_cli.grading import pipeline
+    from backprop_cli.grading.runner import with_limits
+    from backprop_cli.source.errors import BackpropError
+    from backprop_cli.source.limits import DEFAULT
 
-    answers = answers_for = None
+    answers = None
     if answers_path is not None:
         try:
-            answers, answers_for = _load_answers(answers_path)
+            answers = pipeline.load_answers(answers_path)
         except BackpropError as err:
             print_problems(err.problems)
             sys.exit(EXIT_UNUSABLE)
-    limits = with_limits(DEFAULT, time_limit, memory_limit)
-    graded = check_files_bounded(list(files), answers, answers_for, limits)
-    if debug_enabled():
-        for _, crash in graded:
-            if crash is not None:
-                raise crash
-    results = [result for result, _ in graded]
+    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit))
+    if debug_enabled() and run.crashes:
+        raise run.crashes[0]
     if fmt == "json":
         from backprop_cli.render.jsonout import check_document, dumps
 
-        click.echo(dumps(check_document(results)))
+        click.echo(dumps(check_document(run.results)))
     else:
-        _print_text(results, color)
-    sys.exit(exit_code(results))
+        _print_text(run, color)
+    sys.exit(run.exit_code)
 
 
-def _load_answers(path: str):
-    from backprop_cli.errors import BackpropError
-    from backprop_cli.yamlsrc import YMapping, YScalar, load_file, node_problem
-
-    root = load_file(path)
-    if not isinstance(root, YMapping):
-        raise BackpropError(node_problem(root, "an answers file is a YAML mapping of key: answer"))
-    node = root.get("exercise")
-    if node is not None and not (isinstance(node, YScalar) and not node.is_null):
-        raise BackpropError(node_problem(node, "'exercise' names the exercise id"))
-    return root, (node.text.strip() if node is not None else None)
-
-
-def _print_text(results, color) -> None:
+def _print_text(run, color) -> None:
     from rich.text import Text
 
     from backprop_cli.render.console import make_console
     from backprop_cli.render.terminal import report_group
 
     console = make_console(color)
-    for i, result in enumerate(results):
+    for i, result in enumerate(run.results):
         if i:
             console.print()
         console.print(report_group(result))
-    if len(results) > 1:
-        score = sum(r.score for r in results)
-        top = sum(r.max_score for r in results)
-        console.print(Text(f"\nTotal: {score:g}/{top:g} over {len(results)} files", style="bold"))
+    if len(run.results) > 1:
+        console.print(Text(f"\nTotal: {run.score:g}/{run.max_score:g} over {len(run.results)} files",
+                           style="bold"))

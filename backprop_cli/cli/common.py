@@ -1,4 +1,4 @@
-"""What every command shares: output options, and turning errors into messages.
+"""What every command shares: settings, output options, and turning errors into messages.
 
 No traceback reaches a user: a BackpropError prints its problems (file, line,
 column, what to change) and exits 2; anything else is reported as an internal
@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import dataclass
 
 import click
 
 EXIT_OK, EXIT_WRONG, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Options of the ``backprop`` group that every command sees."""
+
+    debug: bool = False
+
 
 color_option = click.option(
     "--color/--no-color", default=None,
@@ -21,7 +30,8 @@ color_option = click.option(
 
 def debug_enabled() -> bool:
     ctx = click.get_current_context(silent=True)
-    return bool(ctx and (ctx.find_root().obj or {}).get("debug"))
+    settings = ctx.find_object(Settings) if ctx else None
+    return bool(settings and settings.debug)
 
 
 def friendly_errors(fn):
@@ -29,7 +39,7 @@ def friendly_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from backprop_cli.errors import BackpropError
+        from backprop_cli.source.errors import BackpropError
 
         debug = debug_enabled()
         try:

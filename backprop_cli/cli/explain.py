@@ -32,37 +32,20 @@ def _pairs(values: tuple[str, ...], option: str) -> list[str]:
 @friendly_errors
 def explain(file, expression, given, upstream, of, wrt, entry, fmt, color) -> None:
     """Print the forward pass and the backward pass, step by step, for FILE (or --expr)."""
-    from backprop_cli.errors import BackpropError
-    from backprop_cli.exercise import load_exercise, load_expression
-    from backprop_cli.solver import Solution
-    from backprop_cli.trace import make_trace
+    from backprop_cli.grading import pipeline
 
     if (file is None) == (expression is None):
         raise click.UsageError("give an exercise FILE or --expr, not both or neither")
     if file is not None and (given or upstream):
         raise click.UsageError("--given and --upstream go with --expr; a file has its own")
-    if expression is not None:
-        exercise = load_expression(expression, _pairs(given, "--given"), _pairs(upstream, "--upstream"))
-    else:
-        exercise = load_exercise(file)
-    solution = Solution(exercise)
-    of = of or solution.loss_name
-    if of not in exercise.graph.by_name and not (exercise.upstream and of == exercise.upstream.name):
-        raise BackpropError(f"--of {of}: there is no step or outside loss called '{of}'")
-    wrt_node = None
-    if wrt is not None:
-        wrt_node = exercise.graph.by_name.get(wrt)
-        if wrt_node is None:
-            raise BackpropError(f"--wrt {wrt}: there is no given or step called '{wrt}'")
-    if entry is not None and wrt_node is None:
+    if entry is not None and wrt is None:
         raise click.UsageError("--entry goes with --wrt NAME")
-    run = solution.backward(of)
-    if entry is not None:
-        from backprop_cli.entries import entry_trace, parse_entry
-
-        trace = entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
+    if expression is not None:
+        exercise = pipeline.load_expression(expression, _pairs(given, "--given"),
+                                            _pairs(upstream, "--upstream"))
     else:
-        trace = make_trace(run, wrt_node)
+        exercise = pipeline.load(file)
+    trace = pipeline.explain(exercise, of, wrt, entry)
     heading = exercise.title or exercise.id
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps, trace_document

@@ -19,14 +19,11 @@ def solve(file: str, every: bool, fmt: str) -> None:
     The YAML output is an answers file: `backprop check FILE --answers key.yaml`
     reads it back.
     """
-    from backprop_cli.exercise import load_exercise
-    from backprop_cli.numbers import shown
-    from backprop_cli.solver import Solution
+    from backprop_cli.autodiff.numbers import shown
+    from backprop_cli.grading import pipeline
 
-    exercise = load_exercise(file)
-    solution = Solution(exercise)
-    keys = solution.every_key() if every else [ask.key for ask in exercise.asks]
-    pairs = [(str(k), shown(solution.expected(k))) for k in keys]
+    exercise, solved = pipeline.solve(file, every)
+    pairs = [(str(key), shown(value)) for key, value in solved]
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from backprop_cli.results import FileResult
-from backprop_cli.trace import Trace
+from backprop_cli.grading.results import FileResult
+from backprop_cli.explain.trace import Trace
 
 VERSION = 1
 
@@ -30,7 +30,7 @@ def _exercise(r: FileResult) -> dict:
         "items": [
             {
                 "key": i.key,
-                "status": i.status,
+                "status": i.status.value,
                 "answer": i.answer,
                 "expected": i.expected,
                 "points": i.points,

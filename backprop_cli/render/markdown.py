@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backprop_cli.trace import Trace
+from backprop_cli.explain.trace import Trace
 
 
 def _cell(text: str) -> str:

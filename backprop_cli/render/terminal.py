@@ -11,14 +11,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.errors import printable
-from backprop_cli.results import FileResult, ItemResult
-from backprop_cli.trace import BackwardEntry, Trace
+from backprop_cli.source.errors import printable
+from backprop_cli.grading.results import FileResult, ItemResult, Status
+from backprop_cli.explain.trace import BackwardEntry, Trace
 
 VALUE = "cyan"
 GRAD = "magenta"
-STATUS_STYLE = {"correct": "green", "incorrect": "red", "missing": "yellow", "invalid": "red"}
-STATUS_MARK = {"correct": "✓", "incorrect": "✗", "missing": "?", "invalid": "!"}
+STATUS_STYLE = {Status.CORRECT: "green", Status.INCORRECT: "red", Status.MISSING: "yellow",
+                Status.INVALID: "red"}
+STATUS_MARK = {Status.CORRECT: "✓", Status.INCORRECT: "✗", Status.MISSING: "?", Status.INVALID: "!"}
 
 
 def forward_table(trace: Trace) -> Table:
@@ -74,7 +75,7 @@ def report_group(result: FileResult) -> Group:
         parts.append(Text(f"First wrong step: {result.first_wrong} (explained first below)", style="bold red"))
     key_width = max((len(i.key) for i in result.items), default=0)
     for item in result.items:
-        line = Text(f"  {STATUS_MARK[item.status]} {item.status:<9} ", style=STATUS_STYLE[item.status])
+        line = Text(f"  {STATUS_MARK[item.status]} {item.status.value:<9} ", style=STATUS_STYLE[item.status])
         line.append(printable(f"{item.key:<{key_width}}  "), style="bold")
         line.append_text(_item_summary(item))
         if item.diagnosis:
@@ -105,13 +106,13 @@ def _item_summary(item: ItemResult) -> Text:
     if item.answer is not None:
         text.append("your answer ")
         text.append(_inline(item.answer), style=VALUE)
-    elif item.status == "missing":
+    elif item.status is Status.MISSING:
         text.append("no answer")
-    if item.right_entries is not None and item.status != "correct":
+    if item.right_entries is not None and item.status is not Status.CORRECT:
         wrong = sum(not ok for row in item.right_entries for ok in row)
         total = sum(len(row) for row in item.right_entries)
         text.append(f": {wrong} of {total} entries wrong")
-    elif item.status != "correct" and item.expected is not None:
+    elif item.status is not Status.CORRECT and item.expected is not None:
         text.append(", expected " if len(text) else "expected ")
         text.append(_inline(item.expected), style=VALUE)
     return text

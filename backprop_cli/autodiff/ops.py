@@ -24,9 +24,10 @@ import numpy as np
 import sympy as sp
 from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
 
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.numbers import is_numeric, sign_of
-from backprop_cli.tensor import (Value, broadcast_shape, elementwise, entries, is_tensor, shape,
+from backprop_cli.autodiff.op import Op, OpError, Pulled, as_expr, bad_value
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.autodiff.numbers import is_numeric, sign_of
+from backprop_cli.autodiff.tensor import (Value, broadcast_shape, elementwise, entries, is_tensor, shape,
                                  shape_text, unbroadcast)
 
 Local = Callable[..., sp.Expr]
@@ -37,46 +38,49 @@ def _no_domain(*args: sp.Expr) -> str | None:
     return None
 
 
-class OpError(Exception):
-    """An input outside an op's domain or of the wrong shape; the engine adds where."""
-
-
 @dataclass(frozen=True)
-class Op:
-    """An elementwise op: scalar rules, applied entry by entry to tensors."""
+class ElementwiseOp(Op):
+    """Scalar rules, applied entry by entry to tensors (scalars broadcast)."""
 
     name: str
     form: str  # how the trace writes it, over the inputs' names: "{0}*{1}"
     forward: Callable[..., sp.Expr]
-    local: tuple[Local, ...]  # local[i](*inputs, out) = d(out)/d(input i)
+    locals_: tuple[Local, ...]  # locals_[i](*inputs, out) = d(out)/d(input i)
     domain: Domain = _no_domain  # a message when numeric inputs are outside the domain
 
-    def apply(self, args: list[Value], limits: Limits = DEFAULT) -> Value:
+    @property
+    def arity(self) -> int:
+        return len(self.locals_)
+
+    def apply(self, args: list[Value], limits: Limits = DEFAULT, **params) -> Value:
         if broadcast_shape([shape(a) for a in args]) is None:
             raise OpError(f"{self.form.format(*'ab')} needs operands of the same shape (or a "
                           f"scalar), but the shapes are {' and '.join(shape_text(shape(a)) for a in args)}")
-        out = elementwise(lambda *xs: _checked(self, xs, limits), *args)
-        return out
+        return elementwise(lambda *xs: _checked(self, xs, limits), *args)
 
-    def pull(self, slot: int, g: Value, args: list[Value], out: Value) -> tuple[Value, Value]:
-        """(this input's share of the gradient, the local derivative), entry by entry."""
-        local = elementwise(lambda *xs: as_expr(self.local[slot](*xs)), *args, out)
+    def local_symbolic(self, slot: int, inputs: list[sp.Expr], out: sp.Expr) -> sp.Expr:
+        return as_expr(self.locals_[slot](*inputs, out))
+
+    def local(self, slot: int, args: list[Value], out: Value) -> Value:
+        return elementwise(lambda *xs: as_expr(self.locals_[slot](*xs)), *args, out)
+
+    def pull(self, slot: int, g: Value, args: list[Value], out: Value, **params) -> Pulled:
+        local = self.local(slot, args, out)
         if self.domain is not _no_domain:  # only ops with a domain can have an undefined derivative
             for entry in entries(local):
                 if (problem := bad_value(entry)) is not None:
                     raise OpError(f"the derivative is undefined here: {problem}")
-        return contribution(g, local, args[slot]), local
+        return Pulled(contribution(g, local, args[slot]), local)
 
-    def entry_partials(self, slot, index, args, out, sym, out_sym):
-        """d out[k] / d input[index] for every k it reaches: (k, value, symbolic)."""
+    def entry_partials(self, slot, index, args, out, symbol, out_symbol, **params):
         s = shape(out)
         reached = [index] if shape(args[slot]) == s else list(np.ndindex(*s)) if s else [()]
         rows = []
         for k in reached:
             at = [a[k] if is_tensor(a) else a for a in args]
-            symbols = [sym(i, k if is_tensor(a) else ()) for i, a in enumerate(args)]
-            rows.append((k, as_expr(self.local[slot](*at, out[k] if k else out)),
-                         as_expr(self.local[slot](*symbols, out_sym(k)))))
+            symbols = [symbol(i, k if is_tensor(a) else ()) for i, a in enumerate(args)]
+            rows.append((k, self.local_symbolic(slot, at, out[k] if k else out),
+                         self.local_symbolic(slot, symbols, out_symbol(k))))
         return rows
 
 
@@ -85,7 +89,7 @@ def contribution(g: Value, local: Value, arg: Value) -> Value:
     return unbroadcast(elementwise(lambda a, b: a * b, g, local), shape(arg))
 
 
-def _checked(op: Op, xs, limits: Limits) -> sp.Expr:
+def _checked(op: ElementwiseOp, xs, limits: Limits) -> sp.Expr:
     if op.domain is _no_domain:  # sums, products, exp, sigmoid ... of real numbers are real numbers
         return _sized(op.forward(*xs), limits)
     problem = op.domain(*xs)
@@ -121,11 +125,6 @@ def _power_size(base, exponent, limits: Limits) -> str | None:
         return (f"the exact result of this power would have about {int(_bits(base) * abs(exponent))} "
                 f"bits (the limit is {limits.max_number_bits})")
     return None
-
-
-def as_expr(x) -> sp.Expr:
-    """Local rules may return plain ints (the 1 of an addition)."""
-    return x if isinstance(x, sp.Basic) else sp.Integer(x)
 
 
 def _numeric(*args: sp.Expr) -> bool:
@@ -196,12 +195,12 @@ def _tan_domain(z):
     return None
 
 
-def _binary(name, form, forward, d_left, d_right, domain=_no_domain) -> Op:
-    return Op(name, form, forward, (d_left, d_right), domain)
+def _binary(name, form, forward, d_left, d_right, domain=_no_domain) -> ElementwiseOp:
+    return ElementwiseOp(name, form, forward, (d_left, d_right), domain)
 
 
-def _unary(name, forward, d_input, domain=_no_domain) -> Op:
-    return Op(name, name + "({0})", forward, (d_input,), domain)
+def _unary(name, forward, d_input, domain=_no_domain) -> ElementwiseOp:
+    return ElementwiseOp(name, name + "({0})", forward, (d_input,), domain)
 
 
 #              name      form           forward                  d out / d left               d out / d right
@@ -219,8 +218,8 @@ MIN = _binary("min", "min({0}, {1})", _min,
               lambda a, b, out: _step(b - a, sp.S.Half), lambda a, b, out: _step(a - b, sp.S.Half))
 
 #             name        forward                       d out / d z
-NEG = Op("neg", "-{0}", lambda z: -z, (lambda z, out: -1,))
-IDENTITY = Op("identity", "{0}", lambda z: z, (lambda z, out: 1,))
+NEG = ElementwiseOp("neg", "-{0}", lambda z: -z, (lambda z, out: -1,))
+IDENTITY = ElementwiseOp("identity", "{0}", lambda z: z, (lambda z, out: 1,))
 EXP = _unary("exp", lambda z: exp(z), lambda z, out: out)
 LOG = _unary("log", lambda z: log(z), lambda z, out: 1 / z, _positive("log"))
 SQRT = _unary("sqrt", lambda z: sqrt(z), lambda z, out: 1 / (2 * out), _sqrt_domain)
@@ -233,15 +232,3 @@ RELU = _unary("relu", lambda z: _max(z, sp.Integer(0)), lambda z, out: _step(z, 
 ABS = _unary("abs", _abs, lambda z, out: _sign(z))  # abs'(0) = sign(0) = 0
 SOFTPLUS = _unary("softplus", lambda z: log(1 + exp(z)), lambda z, out: 1 / (1 + exp(-z)))
 
-BINARY = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "**": POW}
-FUNCTIONS = {op.name: op for op in (EXP, LOG, SQRT, SIN, COS, TAN, TANH, SIGMOID, RELU, ABS,
-                                    SOFTPLUS, MAX, MIN)}
-
-
-def bad_value(value: sp.Expr) -> str | None:
-    """Why a computed number is unusable (infinite, undefined or complex), or None."""
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        return "the result is infinite or undefined"
-    if value.has(sp.I):
-        return "the result is not a real number"
-    return None

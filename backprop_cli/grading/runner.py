@@ -10,7 +10,7 @@ worker grades the whole batch, with its caches warm, so the bound costs one
 fork per ``check`` rather than one per file.
 
 Where ``os.fork`` does not exist (Windows), files are graded in-process with
-only the structural limits of :mod:`backprop_cli.limits`.
+only the structural limits of :mod:`backprop_cli.source.limits`.
 """
 
 from __future__ import annotations
@@ -23,48 +23,46 @@ import signal
 import struct
 import time
 from dataclasses import replace
+from typing import Callable
 
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.results import TRACING, FileResult
+from backprop_cli.grading.budget import Phase, Skips, Watch
+from backprop_cli.grading.results import FileResult
+from backprop_cli.source.limits import DEFAULT, Limits
 
 _HEADER = struct.Struct("!I")
-LOADING = None  # what the worker is doing in a file before it reaches the first item
 _OUT_OF_MEMORY = 3  # the worker's exit code when an allocation failed
 
 Outcome = tuple[FileResult, "Exception | None"]  # the result, and a crash for --debug
+GradeOne = Callable[[str, Watch, Skips], Outcome]  # grade one file, reporting progress
 
 
-def check_file(path: str, answers=None, answers_for: str | None = None, limits: Limits = DEFAULT,
-               watch=lambda label: None, skip: dict[str, str] | None = None) -> Outcome:
-    """Grade one file in this process."""
-    from backprop_cli.grading import grade_file
-    from backprop_cli.results import summarize
-
-    report = grade_file(path, answers, answers_for, limits, watch, skip)
-    return summarize(report, watch, skip), report.crash
+def run_inline(paths: list[str], grade: GradeOne) -> list[Outcome]:
+    """Grade each file in this process, bounded only by the structural limits."""
+    return [grade(path, lambda phase, label: None, {}) for path in paths]
 
 
-def check_files_bounded(paths: list[str], answers=None, answers_for: str | None = None,
-                        limits: Limits = DEFAULT) -> list[Outcome]:
+def run_bounded(paths: list[str], grade: GradeOne, limits: Limits = DEFAULT) -> list[Outcome]:
+    """Grade each file in a forked worker, each item bounded in time and the worker in memory."""
     if not hasattr(os, "fork"):
-        return [check_file(p, answers, answers_for, limits) for p in paths]
+        return run_inline(paths, grade)
     outcomes: list[Outcome | None] = [None] * len(paths)
-    skips: list[dict[str, str]] = [{} for _ in paths]
+    skips: list[Skips] = [{} for _ in paths]
     start = 0
     while start < len(paths):
-        failed = _worker(paths, start, answers, answers_for, limits, skips, outcomes)
+        failed = _worker(paths, start, grade, limits, skips, outcomes)
         if failed is None:
             break
-        index, item, why = failed
-        if item is LOADING or item in skips[index]:
+        index, phase, item, why = failed
+        if phase is Phase.LOADING or (phase, item) in skips[index]:
             outcomes[index] = (FileResult(paths[index], None, None,
                                           f"{paths[index]}: {why} while reading the exercise"), None)
             start = index + 1
-        elif item.startswith(TRACING):  # only the explanation was too slow: grade, but leave it out
-            skips[index][item] = why
+        elif phase is Phase.TRACE:  # only the explanation was too slow: grade, but leave it out
+            skips[index][phase, item] = why
             start = index
         else:
-            skips[index][item] = f"grading this answer {why}; it was stopped (the other answers are graded)"
+            skips[index][phase, item] = (f"grading this answer {why}; it was stopped "
+                                         "(the other answers are graded)")
             start = index
     return outcomes
 
@@ -77,56 +75,56 @@ class _Progress:
     item's clock whenever the counter moves.
     """
 
-    _FIXED = struct.Struct("!QIH")  # counter, file index, label length (0: loading the file)
+    _FIXED = struct.Struct("!QIBH")  # counter, file index, phase, label length
     SIZE = 4096
 
     def __init__(self) -> None:
         self.memory = mmap.mmap(-1, self.SIZE)  # anonymous and shared with a forked child
         self.counter = 0
 
-    def set(self, index: int, label: str | None) -> None:
-        data = (label or "").encode("utf-8")[: self.SIZE - self._FIXED.size]
+    def set(self, index: int, phase: Phase, label: str = "") -> None:
+        data = label.encode("utf-8", "surrogatepass")[: self.SIZE - self._FIXED.size]
         self.counter += 1
         self.memory[self._FIXED.size:self._FIXED.size + len(data)] = data
-        self._FIXED.pack_into(self.memory, 0, self.counter, index, len(data))
+        self._FIXED.pack_into(self.memory, 0, self.counter, index, phase, len(data))
 
-    def get(self) -> tuple[int, int, str | None]:
-        counter, index, size = self._FIXED.unpack_from(self.memory, 0)
-        label = bytes(self.memory[self._FIXED.size:self._FIXED.size + size]).decode("utf-8", "replace")
-        return counter, index, label if size else LOADING
+    def get(self) -> tuple[int, int, Phase, str]:
+        counter, index, phase, size = self._FIXED.unpack_from(self.memory, 0)
+        data = bytes(self.memory[self._FIXED.size:self._FIXED.size + size])
+        return counter, index, Phase(phase), data.decode("utf-8", "surrogatepass")
 
 
 _POLL = 0.02  # seconds between the parent's looks at the worker's progress
 
 
-def _worker(paths, start, answers, answers_for, limits: Limits, skips, outcomes):
-    """Grade paths[start:] in one child; None when all are done, else (file, item, what went wrong)."""
+def _worker(paths, start, grade: GradeOne, limits: Limits, skips, outcomes):
+    """Grade paths[start:] in one child; None when all are done, else (file, phase, item, what went wrong)."""
     progress = _Progress()
-    progress.set(start, LOADING)
+    progress.set(start, Phase.LOADING)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns into the caller's code
         os.close(read_end)
-        _work(write_end, progress, paths, start, answers, answers_for, limits, skips)
+        _work(write_end, progress, paths, start, grade, limits, skips)
     os.close(write_end)
     seen, deadline = -1, 0.0
     buffer = b""
     try:
         while True:
-            counter, index, item = progress.get()
+            counter, index, phase, item = progress.get()
             if counter != seen:  # the worker moved on: a fresh clock for the new file or item
                 seen = counter
-                budget = limits.load_seconds if item is LOADING else limits.answer_seconds
+                budget = limits.load_seconds if phase is Phase.LOADING else limits.answer_seconds
                 deadline = time.monotonic() + budget
             left = deadline - time.monotonic()
             if left <= 0:
                 os.kill(pid, signal.SIGKILL)
-                return index, item, f"took longer than {budget:g} s"
+                return index, phase, item, f"took longer than {budget:g} s"
             if not select.select([read_end], [], [], min(left, _POLL))[0]:
                 continue
             chunk = os.read(read_end, 1 << 16)
             if not chunk:  # the worker ended early
-                return index, item, _why_it_ended(pid, limits)
+                return index, phase, item, _why_it_ended(pid, limits)
             buffer += chunk
             while len(buffer) >= _HEADER.size:
                 (size,) = _HEADER.unpack_from(buffer)
@@ -147,8 +145,7 @@ def _worker(paths, start, answers, answers_for, limits: Limits, skips, outcomes)
             pass  # already reaped by _why_it_ended
 
 
-def _work(fd: int, progress: _Progress, paths, start, answers, answers_for, limits: Limits,
-          skips) -> None:
+def _work(fd: int, progress: _Progress, paths, start, grade: GradeOne, limits: Limits, skips) -> None:
     def send(kind: str, payload=None) -> None:
         data = pickle.dumps((kind, payload))
         view = memoryview(_HEADER.pack(len(data)) + data)
@@ -159,9 +156,9 @@ def _work(fd: int, progress: _Progress, paths, start, answers, answers_for, limi
     try:
         _limit_memory(limits.memory_mb)
         for index in range(start, len(paths)):
-            progress.set(index, LOADING)
-            result, crash = check_file(paths[index], answers, answers_for, limits,
-                                       lambda label, i=index: progress.set(i, label), skips[index])
+            progress.set(index, Phase.LOADING)
+            result, crash = grade(paths[index], lambda phase, label, i=index: progress.set(i, phase, label),
+                                  skips[index])
             if crash is not None:  # exceptions may not pickle: keep the words, for --debug
                 crash = RuntimeError(f"{type(crash).__name__}: {crash}")
             send("done", (index, (result, crash)))

@@ -14,7 +14,7 @@ from typing import Callable, Union
 import numpy as np
 import sympy as sp
 
-from backprop_cli.numbers import is_numeric, is_short
+from backprop_cli.autodiff.numbers import is_numeric, is_short
 
 Tensor = np.ndarray
 Value = Union[sp.Expr, Tensor]
@@ -81,7 +81,7 @@ def exact_arithmetic(*values: Value):
     common base combine.  On the exact numbers of a network each question is a
     numeric evaluation of a tree, seconds per entry once a training step has
     nested them.  Built inert, the numbers are just as exact; they are printed
-    and compared through :func:`backprop_cli.numbers.approx`, which evaluates
+    and compared through :func:`backprop_cli.autodiff.numbers.approx`, which evaluates
     shared subexpressions once.  Rationals and symbols keep the usual
     evaluation, so 1/2 + 1/4 is still 3/4.
     """

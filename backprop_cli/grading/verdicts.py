@@ -3,7 +3,7 @@
 One :class:`Verdict` per asked key; a :class:`Report` per exercise file.
 Each answer is read exactly (a number, a tensor, or an expression over the
 givens), compared with the right value, and, when wrong, matched against the
-mistakes :mod:`backprop_cli.diagnosis` replays on the exercise's own graph.
+mistakes :mod:`backprop_cli.grading.diagnosis` replays on the exercise's own graph.
 These are plain data: the renderers take them as they are.
 """
 
@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
-from backprop_cli import formula
-from backprop_cli.asks import Ask, answer_label
-from backprop_cli.diagnosis import StudentWork, candidates
-from backprop_cli.errors import BackpropError, Problem
-from backprop_cli.exercise import Exercise
-from backprop_cli.keys import GradKey, Key, ValueKey
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.numbers import equal, within_tolerance
-from backprop_cli.reading import Number, read_grid, read_number
-from backprop_cli.solver import Solution
-from backprop_cli.tensor import Value, from_rows, is_tensor, shape, shape_text
-from backprop_cli.yamlsrc import YMapping, YNode, YScalar, YSequence
+from backprop_cli.autodiff.numbers import equal, within_tolerance
+from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
+from backprop_cli.exercise.asks import Ask, Form, answer_label
+from backprop_cli.exercise.keys import GradKey, Key, ValueKey
+from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.model import Exercise
+from backprop_cli.exercise.reading import Number, read_grid, read_number
+from backprop_cli.grading import formula
+from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.diagnosis import StudentWork, candidates
+from backprop_cli.grading.solver import Solution
+from backprop_cli.source.errors import BackpropError, Problem
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing
 
 
 class Status(str, enum.Enum):
@@ -46,7 +47,7 @@ class Verdict:
     status: Status
     expected: Value
     max_points: sp.Expr
-    form: str = "value"
+    form: Form = Form.VALUE
     answer: str | list[list[str]] | None = None  # as the student wrote it; rows for a tensor
     problem: Problem | None = None  # why an invalid answer cannot be read
     shape_message: str | None = None  # a tensor answer of the wrong shape
@@ -120,12 +121,8 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str
     return found, unreadable
 
 
-def _no_watch(label: str) -> None:
-    pass
-
-
 def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT,
-          watch: Callable[[str], None] = _no_watch, skip: dict[str, str] | None = None) -> Report:
+          watch: Watch = no_watch, skip: Skips | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
     ``watch(label)`` is called as work on each item starts (the sandbox times
@@ -137,11 +134,11 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
-        watch(ask.answer_key)
-        if ask.answer_key in skip:
+        watch(Phase.ANSWER, ask.answer_key)
+        if (Phase.ANSWER, ask.answer_key) in skip:
             node = given.get(ask.answer_key)
             verdict = Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key),
-                              ask.points, ask.form, problem=Problem(skip[ask.answer_key]),
+                              ask.points, ask.form, problem=Problem(skip[Phase.ANSWER, ask.answer_key]),
                               answer=node.text.strip() if isinstance(node, YScalar) else None)
         else:
             verdict = _grade_one(ask, given.get(ask.answer_key), solution, limits)
@@ -156,12 +153,12 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     ex = solution.exercise
     expected = solution.expected(ask.key)
     verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form)
-    if node is None or (isinstance(node, YScalar) and node.is_null):
+    if is_missing(node):
         return verdict
     if isinstance(node, YScalar):
         verdict.answer = node.text.strip()
     try:
-        if ask.form == "formula":
+        if ask.form is Form.FORMULA:
             return _grade_formula(verdict, node, solution, limits)
         answer = read_answer(node, limits, ex.given)  # `2*x*w` is read at the given values
     except BackpropError as err:
@@ -217,17 +214,19 @@ def _entry(value: Value, i: int, j: int) -> sp.Expr:
 
 # ------------------------------------------------------------------ naming the mistakes
 
-def _explain_mistakes(report: Report, watch: Callable[[str], None], skip: dict[str, str]) -> None:
+def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     """Diagnose each wrong answer; credit carried-forward items; link formulas to numbers."""
     ex, solution = report.exercise, report.solution
-    work = StudentWork({v.key: _grid_value(v.grid) for v in report.items
-                        if v.form == "value" and v.grid is not None and v.shape_message is None})
-    formulas = {v.key: v for v in report.items if v.form == "formula"}
+    readable = [v for v in report.items
+                if v.form is Form.VALUE and v.grid is not None and v.shape_message is None]
+    work = StudentWork({v.key: _grid_value(v.grid) for v in readable},
+                       {v.key for v in readable if v.status is Status.INCORRECT})
+    formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
     for verdict in report.items:
-        if verdict.status is not Status.INCORRECT or verdict.form == "formula" or verdict.grid is None:
+        if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
-        watch(verdict.label)
-        if verdict.label in skip:
+        watch(Phase.ANSWER, verdict.label)
+        if (Phase.ANSWER, verdict.label) in skip:
             continue
         match = _diagnose(verdict, solution, work)
         if match is not None:
@@ -278,14 +277,11 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
-               limits: Limits = DEFAULT, watch: Callable[[str], None] = _no_watch,
-               skip: dict[str, str] | None = None) -> Report:
+               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
     ``answers_for`` is the ``exercise:`` id an answers file names, if any.
     """
-    from backprop_cli.exercise import load_exercise
-
     report = Report(path)
     try:
         exercise = load_exercise(path, limits)

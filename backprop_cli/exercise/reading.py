@@ -9,15 +9,17 @@ Problems point at the file, line and column of the value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy as sp
 
-from backprop_cli import expr
-from backprop_cli.engine import evaluate
-from backprop_cli.errors import BackpropError, ExpressionError, Where
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.tensor import Value, from_rows
-from backprop_cli.yamlsrc import YNode, YScalar, YSequence, node_problem
+from backprop_cli.source import expr
+from backprop_cli.autodiff.engine import evaluate
+from backprop_cli.autodiff.registry import FUNCTIONS
+from backprop_cli.source.errors import BackpropError, ExpressionError, Where
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.autodiff.tensor import Value, from_rows
+from backprop_cli.source.yamlsrc import YNode, YScalar, YSequence, node_problem
 
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
@@ -33,13 +35,30 @@ def where_of(node: YNode) -> Where:
     return Where(node.location, node.source.line(node.location.line))
 
 
+def parse_expression(text: str, limits: Limits = DEFAULT) -> expr.Node:
+    """Parse expression text in the exercise language (the functions of the op registry)."""
+    return expr.parse(text, FUNCTIONS, limits)
+
+
+Locate = Callable[[int, int], Where]  # (start, end) offsets in an expression's text -> Where
+
+
+def locator(scalar: YScalar) -> Locate:
+    return lambda start, end: where_in(scalar, start, end)
+
+
+def parse_located(text: str, locate: Locate, limits: Limits = DEFAULT) -> expr.Node:
+    """Parse ``text``; an error points where ``locate`` says the text stands (a file, an option)."""
+    try:
+        return parse_expression(text, limits)
+    except ExpressionError as err:
+        where = locate(err.offset, err.offset + err.length)
+        raise BackpropError(err.to_problem(where.location, where.snippet)) from None
+
+
 def parse_scalar(scalar: YScalar, limits: Limits = DEFAULT) -> expr.Node:
     """Parse an expression held in a YAML scalar; errors point into the file."""
-    try:
-        return expr.parse(scalar.text, limits)
-    except ExpressionError as err:
-        location = scalar.location_at(err.offset)
-        raise BackpropError(err.to_problem(location, scalar.source.line(location.line))) from None
+    return parse_located(scalar.text, locator(scalar), limits)
 
 
 @dataclass(frozen=True)
@@ -58,23 +77,29 @@ def read_number(node: YNode, what: str, limits: Limits = DEFAULT,
     ``names`` are the names the text may use, with their values (an answer may
     be written over the givens: ``2*x*(x*w - y)``); without it, only numbers.
     """
-    names = names or {}
     scalar = scalar_of(node, what)
     if scalar.is_null:
         raise BackpropError(node_problem(node, f"{what} has no value"))
     if scalar.text.strip().lower() in YAML11_BOOLS | {"true", "false"}:
         raise BackpropError(node_problem(node, f"{what} must be a number, not '{scalar.text}'"))
-    tree = parse_scalar(scalar, limits)
+    return number_from_text(scalar.text, what, locator(scalar), limits, names)
+
+
+def number_from_text(text: str, what: str, locate: Locate, limits: Limits = DEFAULT,
+                     names: dict[str, Value] | None = None) -> Number:
+    """Parse and evaluate one number's text exactly; ``locate`` places errors."""
+    names = names or {}
+    tree = parse_located(text, locate, limits)
     for name in expr.walk(tree):
         if isinstance(name, expr.Name) and name.id != "pi" and name.id not in names:
             allowed = f"names of givens ({', '.join(names)}) or " if names else ""
-            raise BackpropError(where_in(scalar, name.start, name.end).problem(
+            raise BackpropError(locate(name.start, name.end).problem(
                 f"{what} may only use {allowed}numbers, but '{name.id}' is not one",
                 "write the number itself, e.g. 2 or 3/2 or exp(-1)"))
     used = {n: v for n, v in names.items() if n in expr.names(tree)}
-    value = evaluate(tree, used, where_in(scalar), limits)
+    value = evaluate(tree, used, locate(0, len(text)), limits)
     decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
-    return Number(scalar.text.strip(), value, decimal)
+    return Number(text.strip(), value, decimal)
 
 
 def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from backprop_cli.engine import Backward
-from backprop_cli.errors import BackpropError
-from backprop_cli.graph import Node, Role
-from backprop_cli.tensor import Value, is_tensor, shape, shape_text
-from backprop_cli.trace import BackwardEntry, Trace, assemble, decimal_or_none, forward_rows, \
+from backprop_cli.autodiff.engine import Backward
+from backprop_cli.source.errors import BackpropError
+from backprop_cli.autodiff.graph import Node, Role
+from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
+from backprop_cli.explain.trace import BackwardEntry, Trace, assemble, decimal_or_none, forward_rows, \
     number, partial, scalar_pieces
 
 NUMBERING = "Entries are numbered from 1: W[i,j] is row i, column j; a column vector's v[i] is row i."

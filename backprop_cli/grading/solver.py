@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from backprop_cli.engine import Backward, backward
-from backprop_cli.exercise import Exercise
-from backprop_cli.graph import Node, Role
-from backprop_cli.training import State, run_training
-from backprop_cli.tensor import Value, as_scalar, filled, is_tensor
-from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
+from backprop_cli.autodiff.engine import Backward, backward
+from backprop_cli.exercise.model import Exercise
+from backprop_cli.autodiff.graph import Node, Role
+from backprop_cli.autodiff.training import State, run_training
+from backprop_cli.autodiff.tensor import Value, as_scalar
+from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 
 
 class Solution:
@@ -23,19 +23,12 @@ class Solution:
     @property
     def loss_name(self) -> str:
         """What the gradients of ``--all`` are of: the outside loss, if any, else the output."""
-        up = self.exercise.upstream
-        return up.name if up else self.exercise.output.name
+        return self.exercise.loss_name
 
     def backward(self, of: str) -> Backward:
         if of not in self._passes:
             ex = self.exercise
-            if ex.upstream is not None and of == ex.upstream.name:
-                run = backward(ex.graph, ex.values, ex.output, ex.upstream.value, ex.upstream.name)
-            else:
-                node = ex.node(of)
-                seed = filled((1, 1), sp.Integer(1)) if is_tensor(ex.values[node]) else sp.Integer(1)
-                run = backward(ex.graph, ex.values, node, seed)
-            self._passes[of] = run
+            self._passes[of] = backward(ex.graph, ex.values, *ex.seed(of))
         return self._passes[of]
 
     def expected(self, key: Key) -> sp.Expr:
@@ -44,10 +37,7 @@ class Solution:
         if isinstance(key, GradKey):
             return self.backward(key.of).grad(self.exercise.node(key.wrt))
         if isinstance(key, TrainKey):
-            state = self.trajectory()[key.step]
-            if key.name in state.given:
-                return state.given[key.name]
-            return state.values[self.exercise.node(key.name)]
+            return self.trajectory()[key.step].value(key.name, self.exercise.graph)
         raise TypeError(key)
 
     def training_target(self) -> tuple[Node, Value]:

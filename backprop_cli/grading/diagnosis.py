@@ -12,23 +12,24 @@ Rules are tried in the SPEC's order of precedence, most specific first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Callable, Iterator
 
-import numpy as np
 import sympy as sp
 
-from backprop_cli import ops, tensor_ops
-from backprop_cli.engine import Values, backward, forward
-from backprop_cli.errors import BackpropError
-from backprop_cli.graph import Node, Role
-from backprop_cli.keys import GradKey, Key, TrainKey, ValueKey
-from backprop_cli.numbers import equal, exact_text
-from backprop_cli.solver import Solution
-from backprop_cli.tensor import Value, elementwise, filled, is_tensor, shape
-from backprop_cli.trace import number
-from backprop_cli.training import run_training
+from backprop_cli.autodiff import ops, tensor_ops
+from backprop_cli.autodiff.engine import Rules, Values, backward, forward
+from backprop_cli.autodiff.graph import Node, Role
+from backprop_cli.autodiff.numbers import exact_text
+from backprop_cli.autodiff.op import Pulled
+from backprop_cli.autodiff.ops import contribution
+from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor, shape
+from backprop_cli.autodiff.training import run_training
+from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
+from backprop_cli.explain.trace import number
+from backprop_cli.grading.solver import Solution
+from backprop_cli.source.errors import BackpropError
 
 ACTIVATIONS = (ops.SIGMOID, ops.RELU, ops.TANH)
 MAX_FORK = 6  # paths at one fork whose subsets are tried
@@ -46,6 +47,28 @@ class StudentWork:
     """The student's readable answers, by key, for carried-forward grading."""
 
     values: dict[Key, Value]
+    wrong: set[Key] = field(default_factory=set)  # the keys graded incorrect
+
+
+class _Replay(Rules):
+    """The exact rules, but one classic mistake replayed at the edges it names."""
+
+    def __init__(self, mistake: Callable) -> None:
+        self.mistake = mistake  # (consumer, slot, g, args, out) -> the wrong contribution, or None
+
+    def pull(self, node, slot, g, args, out) -> Pulled:
+        wrong = self.mistake(node, slot, g, args, out)
+        return super().pull(node, slot, g, args, out) if wrong is None else Pulled(wrong, None)
+
+
+class _CarryForward(Rules):
+    """The exact rules, but the student's own gradient wherever they gave one."""
+
+    def __init__(self, known: dict[Node, Value]) -> None:
+        self.known = known
+
+    def settle(self, node, grad):
+        return self.known.get(node, grad)
 
 
 def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
@@ -81,7 +104,7 @@ def _path_edges(solution: Solution, key: GradKey):
 def _rerun(solution: Solution, key: GradKey, mistake) -> Value:
     run = solution.backward(key.of)
     ex = solution.exercise
-    again = backward(ex.graph, ex.values, run.target, run.seed, run.outside, mistake)
+    again = backward(ex.graph, ex.values, run.target, run.seed, run.outside, _Replay(mistake))
     return again.grad(ex.graph.by_name[key.wrt])
 
 
@@ -97,12 +120,9 @@ def _written(node: Node) -> str:
     return f"step {node.step}" if node.role is Role.PART else node.name
 
 
-def _local_text(consumer: Node, slot: int, values: Values) -> tuple[sp.Expr, sp.Expr]:
-    syms = [sp.Symbol(i.name) if i.role is not Role.CONST else i.const for i in consumer.inputs]
-    symbolic = ops.as_expr(consumer.op.local[slot](*syms, sp.Symbol(consumer.name)))
-    args = [values[i] for i in consumer.inputs]
-    value = elementwise(lambda *xs: ops.as_expr(consumer.op.local[slot](*xs)), *args, values[consumer])
-    return symbolic, value
+def _local(consumer: Node, slot: int, values: Values) -> Value:
+    """The value of d(consumer)/d(input ``slot``), entry by entry."""
+    return consumer.op.local(slot, [values[i] for i in consumer.inputs], values[consumer])
 
 
 def _replace_local(target_edge, new_local: Callable) -> Callable:
@@ -110,7 +130,7 @@ def _replace_local(target_edge, new_local: Callable) -> Callable:
     def mistake(consumer, slot, g, args, out):
         if (consumer, slot) != target_edge:
             return None
-        return ops.contribution(g, new_local(args, out), args[slot])
+        return contribution(g, new_local(args, out), args[slot])
     return mistake
 
 
@@ -131,7 +151,7 @@ def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterato
                     if isinstance(k, ValueKey) and graph.by_name[k.name] in above
                     and graph.by_name[k.name] is not node
                     and graph.by_name[k.name].role is not Role.GIVEN}
-    wrong = [k for k, v in work.values.items() if not _same(v, solution.expected(k))]
+    wrong = [k for k in work.values if k in work.wrong]
     if not wrong:
         return
     values = _forward_with(ex, known_values)
@@ -151,14 +171,14 @@ def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterato
             or (isinstance(k, GradKey) and k.of == key.of and graph.by_name[k.wrt] in known_grads)]
     if not used:
         return
-    again = backward(graph, values, run.target, run.seed, run.outside, known=known_grads)
+    again = backward(graph, values, run.target, run.seed, run.outside, _CarryForward(known_grads))
     yield Candidate("carried-forward", again.grad(wrt), _carry_words(used, work, solution))
 
 
 def _forward_with(ex, known: dict[Node, Value]) -> Values | None:
     """The forward pass with some step values replaced by the student's."""
     try:
-        return forward(ex.graph, ex.given, known=known)
+        return forward(ex.graph, ex.given, fixed=known)
     except BackpropError:
         return None  # the student's values leave the domain: no carried-forward value
 
@@ -169,18 +189,10 @@ def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
             f"as given (it should be {number(solution.expected(first))}): the mistake is in {first}")
 
 
-def _same(a: Value, b: Value) -> bool:
-    if shape(a) != shape(b):
-        return False
-    return all(equal(x, y) for x, y in zip(np.ravel(a) if is_tensor(a) else [a],
-                                           np.ravel(b) if is_tensor(b) else [b]))
-
-
 def _update_sign(solution: Solution, key: TrainKey) -> Iterator[Candidate]:
     ex = solution.exercise
     states = run_training(ex.graph, ex.given, *solution.training_target(), ex.training, direction=+1)
-    state = states[key.step]
-    value = state.given[key.name] if key.name in state.given else state.values[ex.graph.by_name[key.name]]
+    value = states[key.step].value(key.name, ex.graph)
     loss = solution.loss_name
     param = key.name if key.name in ex.training.params else ex.training.params[0]
     yield Candidate("update-sign", value,
@@ -224,10 +236,10 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
     """activation-not-derivative, then missing-path, then missing-factor, edge by edge."""
     run, edges = _path_edges(solution, key)
     values = run.values
-    elementwise_edges = [(c, s, i) for c, s, i in edges if isinstance(c.op, ops.Op)]
+    elementwise_edges = [(c, s, i) for c, s, i in edges if c.local_symbolic(s) is not None]
     for consumer, slot, inp in elementwise_edges:
         if consumer.op in ACTIVATIONS:
-            symbolic, _ = _local_text(consumer, slot, values)
+            symbolic = consumer.local_symbolic(slot)
             value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: out))
             yield Candidate("activation-not-derivative", value,
                             f"in {_step_words(consumer)}, your answer multiplies by the "
@@ -235,7 +247,7 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
                             f"derivative d{consumer.name}/d{inp.name} = {exact_text(symbolic)} belongs")
     yield from _missing_paths(solution, key, run, edges)
     for consumer, slot, inp in elementwise_edges:
-        symbolic, local = _local_text(consumer, slot, values)
+        symbolic, local = consumer.local_symbolic(slot), _local(consumer, slot, values)
         value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1)))
         yield Candidate("missing-factor", value,
                         f"your answer leaves out d{consumer.name}/d{inp.name} = {exact_text(symbolic)}"
@@ -245,7 +257,7 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
             value = _rerun(solution, key, _replace_local(
                 (consumer, slot),
                 lambda args, out, c=consumer, s=slot, k=coefficient: elementwise(
-                    lambda *xs: ops.as_expr(c.op.local[s](*xs)) / k, *args, out)))
+                    lambda e: e / k, c.op.local(s, args, out))))
             yield Candidate("missing-factor", value,
                             f"your answer leaves out the factor {coefficient} of "
                             f"d{consumer.name}/d{inp.name} = {exact_text(symbolic)}, in "

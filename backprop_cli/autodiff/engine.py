@@ -1,4 +1,4 @@
-"""Forward and backward passes over a :class:`~backprop_cli.graph.Graph`.
+"""Forward and backward passes over a :class:`~backprop_cli.autodiff.graph.Graph`.
 
 ``backward`` is micrograd's algorithm: seed the target's gradient, walk the
 nodes in reverse topological order, and add ``upstream * local`` into each
@@ -11,30 +11,28 @@ with it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sympy as sp
 
-from backprop_cli import ops
-from backprop_cli.ops import OpError
-from backprop_cli.tensor import Value, add
-from backprop_cli.errors import BackpropError, Where
-from backprop_cli.graph import Graph, Node, Role, StepSource, build_graph
-from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.autodiff.op import OpError, Pulled
+from backprop_cli.autodiff.tensor import Value, add
+from backprop_cli.source.errors import BackpropError, Where
+from backprop_cli.autodiff.graph import Graph, Node, Role, StepSource, build_graph
+from backprop_cli.source.limits import DEFAULT, Limits
 
 Values = dict[Node, Value]
 
 
 def forward(graph: Graph, given: dict[str, Value], limits: Limits = DEFAULT,
-            known: dict[Node, Value] | None = None) -> Values:
+            fixed: dict[Node, Value] | None = None) -> Values:
     """The value of every node, exactly; a value outside a function's domain is an error.
 
-    ``known`` replaces some nodes' values by a student's own (carried-forward grading).
+    ``fixed`` pins some nodes to values of the caller's instead of computing them.
     """
     values: Values = {}
     for node in graph.nodes:
-        if known and node in known:
-            values[node] = known[node]
+        if fixed and node in fixed:
+            values[node] = fixed[node]
         elif node.role is Role.GIVEN:
             values[node] = given[node.name]
         elif node.role is Role.CONST:
@@ -103,25 +101,29 @@ class Backward:
         return self.grads.get(node, sp.Integer(0))
 
 
-def symbol(node: Node) -> sp.Expr:
-    """How a node appears inside a symbolic local derivative."""
-    return node.const if node.role is Role.CONST else sp.Symbol(node.name)
+class Rules:
+    """How a gradient crosses one edge: the op's exact VJP.
+
+    The backward walk asks its rules for every edge, so grading can replay a
+    classic mistake (a dropped factor, a path not summed) or take a student's
+    own gradient at a node, by handing in rules of its own, without the walk
+    knowing anything about grading.
+    """
+
+    def pull(self, node: Node, slot: int, g: Value, args: list[Value], out: Value) -> Pulled:
+        return node.op.pull(slot, g, args, out, **node.params)
+
+    def settle(self, node: Node, grad: Value) -> Value:
+        """The gradient at ``node`` once every path into it is summed."""
+        return grad
 
 
-# A classic mistake, replayed: (consumer, slot, upstream, inputs, output) -> the wrong
-# contribution to that input's gradient, or None to keep the right one.
-Mistake = Callable[[Node, int, Value, list, Value], "Value | None"]
+EXACT = Rules()
 
 
 def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Integer(1),
-             outside: str | None = None, mistake: Mistake | None = None,
-             known: dict[Node, Value] | None = None) -> Backward:
-    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on.
-
-    ``mistake`` replays a classic error along the way, and ``known`` replaces
-    the gradient at some nodes by a student's own values (carried-forward
-    grading); both leave the ordinary pass untouched when None.
-    """
+             outside: str | None = None, rules: Rules = EXACT) -> Backward:
+    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on."""
     result = Backward(graph, target, seed, outside, values)
     grads = result.grads
     terms: dict[Node, list[Term]] = {}
@@ -134,8 +136,7 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
     for node in reversed(order):
         if node.role is Role.CONST or (node.role is Role.GIVEN and node is not target):
             continue
-        if known and node in known:
-            grads[node] = known[node]
+        grads[node] = rules.settle(node, grads[node])
         result.lines.append(GradLine(node, grads[node], tuple(terms.get(node, ()))))
         if node.op is None:
             continue
@@ -143,19 +144,12 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
         for slot, inp in enumerate(node.inputs):
             if inp.role is Role.CONST:
                 continue
-            wrong = mistake(node, slot, grads[node], args, values[node]) if mistake else None
             try:
-                if wrong is not None:
-                    value, local = wrong, None
-                else:
-                    value, local = node.op.pull(slot, grads[node], args, values[node], **node.params)
+                value, local = rules.pull(node, slot, grads[node], args, values[node])
             except OpError as err:
                 raise _error(node, f"{err}{_context(node)}") from None
-            local_sym = None
-            if isinstance(node.op, ops.Op):
-                syms = [symbol(i) for i in node.inputs]
-                local_sym = ops.as_expr(node.op.local[slot](*syms, sp.Symbol(node.name)))
-            terms.setdefault(inp, []).append(Term(node, slot, grads[node], local_sym, local, value))
+            terms.setdefault(inp, []).append(
+                Term(node, slot, grads[node], node.local_symbolic(slot), local, value))
             grads[inp] = value if inp not in grads else add(grads[inp], value)
         for inp in dict.fromkeys(node.inputs):
             if inp in waiting:

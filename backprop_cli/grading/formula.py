@@ -14,12 +14,11 @@ import random
 
 import sympy as sp
 
-from backprop_cli.engine import backward, forward
-from backprop_cli.exercise import Exercise
-from backprop_cli.keys import GradKey, Key, ValueKey
-from backprop_cli.numbers import equal
-from backprop_cli.ops import bad_value
-from backprop_cli.tensor import filled, is_tensor
+from backprop_cli.autodiff.engine import backward, forward
+from backprop_cli.exercise.model import Exercise
+from backprop_cli.exercise.keys import GradKey, Key, ValueKey
+from backprop_cli.autodiff.numbers import equal
+from backprop_cli.autodiff.op import bad_value
 
 POINTS = 6
 _SMALL = 60  # operations; beyond this the symbolic check is skipped
@@ -37,14 +36,7 @@ def symbolic(exercise: Exercise, key: Key) -> sp.Expr:
     if isinstance(key, ValueKey):
         return values[graph.by_name[key.name]]
     assert isinstance(key, GradKey)
-    up = exercise.upstream
-    if up is not None and key.of == up.name:
-        run = backward(graph, values, exercise.output, up.value, up.name)
-    else:
-        target = graph.by_name[key.of]
-        seed = filled((1, 1), sp.Integer(1)) if is_tensor(exercise.values[target]) else sp.Integer(1)
-        run = backward(graph, values, target, seed)
-    return run.grad(graph.by_name[key.wrt])
+    return backward(graph, values, *exercise.seed(key.of)).grad(graph.by_name[key.wrt])
 
 
 def same_function(answer: sp.Expr, reference: sp.Expr, exercise: Exercise, seed: str) -> bool:

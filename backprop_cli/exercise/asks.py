@@ -8,18 +8,25 @@ when the same key is asked both ways, the formula's answer goes under
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import sympy as sp
 
-from backprop_cli.errors import BackpropError, Problem, Where
-from backprop_cli.graph import Graph, Node, Role
-from backprop_cli.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.reading import constant, read_bool, read_text, where_in, where_of
-from backprop_cli.yamlsrc import YMapping, YNode, YScalar, YSequence, node_problem
+from backprop_cli.source.errors import BackpropError, Problem, Where
+from backprop_cli.autodiff.graph import Graph, Node, Role
+from backprop_cli.exercise.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.exercise.reading import constant, read_bool, read_text, where_in, where_of
+from backprop_cli.source.yamlsrc import is_missing, YMapping, YNode, YScalar, YSequence, node_problem
 
 FORMULA_SUFFIX = " (formula)"
+
+
+class Form(enum.Enum):
+    VALUE = "value"  # a number (or tensor) at the given point
+    FORMULA = "formula"  # an expression over the givens, the same function as the right one
+
 BROKEN_TRAINING = object()  # a `train` block with problems of its own: its keys are not checked
 ASK_FIELDS = ("key", "form", "points", "partial")
 
@@ -29,7 +36,7 @@ class Ask:
     key: Key
     points: sp.Expr
     where: Where
-    form: str = "value"  # "value" or "formula"
+    form: Form = Form.VALUE
     partial: bool = False  # a tensor answer earns the share of its right entries
     label: str = ""  # the key its answer is written under
 
@@ -52,14 +59,17 @@ def answer_label(text: str) -> str | None:
 class _Entry:
     text: str
     where: Where
-    form: str = "value"
+    form: Form = Form.VALUE
     points: sp.Expr | None = None
     partial: bool | None = None
 
 
-def read_asks(root: YMapping, graph: Graph, output: Node, outside: str | None,
-              training=None, limits: Limits = DEFAULT) -> list[Ask]:
+def read_asks(root: YMapping | None, graph: Graph, output: Node, outside: str | None,
+              training=None, limits: Limits = DEFAULT, where: Where | None = None) -> list[Ask]:
+    """The asks of ``root``'s ``ask``, ``points`` and ``partial`` (None: an exercise with
+    none of them, such as ``explain --expr``); ``where`` stands for the default asks."""
     problems: list[Problem] = []
+    section = root.get if root is not None else (lambda key: None)
 
     def attempt(fn, *args):
         try:
@@ -68,11 +78,11 @@ def read_asks(root: YMapping, graph: Graph, output: Node, outside: str | None,
             problems.extend(err.problems)
             return None
 
-    weights = attempt(_points, root.get("points"), limits) or {}
-    default_partial = attempt(read_bool, root.get("partial"), "partial") if root.get("partial") else False
-    node = root.get("ask")
+    weights = attempt(_points, section("points"), limits) or {}
+    default_partial = attempt(read_bool, section("partial"), "partial") if section("partial") else False
+    node = section("ask")
     if node is None:
-        entries = _default_entries(graph, output, root)
+        entries = _default_entries(graph, output, where or where_of(root))
     elif isinstance(node, YSequence) and node.items:
         entries = [attempt(_entry, item, limits) for item in node.items]
     else:
@@ -87,13 +97,13 @@ def read_asks(root: YMapping, graph: Graph, output: Node, outside: str | None,
         if problem:
             problems.append(entry.where.problem(problem))
             continue
-        label = str(key) + (FORMULA_SUFFIX if entry.form == "formula" and str(key) in both_ways else "")
+        label = str(key) + (FORMULA_SUFFIX if entry.form is Form.FORMULA and str(key) in both_ways else "")
         if label in seen:
             problems.append(entry.where.problem(
                 f"'{entry.text}' is asked twice (first at line {seen[label].location.line})"))
             continue
         seen[label] = entry.where
-        if entry.form == "formula" and not isinstance(key, GradKey | ValueKey):
+        if entry.form is Form.FORMULA and not isinstance(key, GradKey | ValueKey):
             problems.append(entry.where.problem("a formula ask needs a value or gradient key"))
             continue
         points = entry.points if entry.points is not None else weights.get(str(key), (sp.Integer(1),))[0]
@@ -109,7 +119,7 @@ def read_asks(root: YMapping, graph: Graph, output: Node, outside: str | None,
 
 
 def _points(node: YNode | None, limits: Limits) -> dict:
-    if node is None or (isinstance(node, YScalar) and node.is_null):
+    if is_missing(node):
         return {}
     if not isinstance(node, YMapping):
         raise BackpropError(node_problem(node, "'points' must be a mapping of key: weight"))
@@ -122,9 +132,8 @@ def _points(node: YNode | None, limits: Limits) -> dict:
     return weights
 
 
-def _default_entries(graph: Graph, output: Node, root: YMapping) -> list[_Entry]:
+def _default_entries(graph: Graph, output: Node, where: Where) -> list[_Entry]:
     """Without ``ask``: the output's value and d(output)/d(g) for every given g."""
-    where = where_of(root)
     keys = [output.name] + [f"d{output.name}/d{n.name}" for n in graph.nodes if n.role is Role.GIVEN]
     return [_Entry(k, where) for k in keys]
 
@@ -144,10 +153,11 @@ def _entry(item: YNode, limits: Limits) -> _Entry:
         raise BackpropError(node_problem(item, "this ask has no 'key'"))
     entry = _Entry(read_text(key, "key").strip(), where_of(key))
     if item.get("form") is not None:
-        entry.form = read_text(item.get("form"), "form")
-        if entry.form not in ("value", "formula"):
-            raise BackpropError(node_problem(item.get("form"), f"unknown form '{entry.form}'",
+        text = read_text(item.get("form"), "form")
+        if text not in {f.value for f in Form}:
+            raise BackpropError(node_problem(item.get("form"), f"unknown form '{text}'",
                                              "form is 'value' or 'formula'"))
+        entry.form = Form(text)
     if item.get("points") is not None:
         entry.points = constant(item.get("points"), "points", limits)
         if entry.points < 0:

@@ -19,15 +19,13 @@ parameters are updated elementwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sympy as sp
 
-from backprop_cli.engine import Values, backward, forward
-from backprop_cli.graph import Graph, Node
-from backprop_cli.tensor import Value, elementwise, filled, is_tensor
-
-OPTIMIZERS = ("sgd", "momentum", "adam")
-
+from backprop_cli.autodiff.engine import Values, backward, forward
+from backprop_cli.autodiff.graph import Graph, Node
+from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor
 
 @dataclass(frozen=True)
 class Training:
@@ -48,6 +46,10 @@ class State:
     given: dict[str, Value]
     values: Values
     grads: dict[str, Value] = field(default_factory=dict)  # of the loss, for each parameter
+
+    def value(self, name: str, graph: Graph) -> Value:
+        """A given's value (a parameter after its updates) or a step's, in this state."""
+        return self.given[name] if name in self.given else self.values[graph.by_name[name]]
 
 
 def _zeros_like(value: Value) -> Value:
@@ -70,22 +72,32 @@ def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value,
         for name in training.params:
             g = run.grad(graph.by_name[name])
             state.grads[name] = g
-            update = _step(training, g, memory[name], t + 1)
+            update = OPTIMIZERS[training.optimizer](training, g, memory[name], t + 1)
             current[name] = elementwise(lambda w, u: w + direction * u, current[name], update)
     return states
 
 
-def _step(training: Training, g: Value, memory: list[Value], t: int) -> Value:
-    """The size of one update (to be subtracted), updating the optimizer's memory in place."""
-    rate = training.rate
-    if training.optimizer == "sgd":
-        return elementwise(lambda gi: rate * gi, g)
-    if training.optimizer == "momentum":
-        mu = training.momentum
-        memory[0] = g if t == 1 else elementwise(lambda b, gi: mu * b + gi, memory[0], g)
-        return elementwise(lambda b: rate * b, memory[0])
-    b1, b2, eps = training.beta1, training.beta2, training.eps
+class Optimizer(Protocol):
+    def __call__(self, training: Training, g: Value, memory: list[Value], t: int) -> Value:
+        """The size of update ``t`` (to be subtracted), updating the optimizer's memory in place."""
+
+
+def _sgd(training: Training, g: Value, memory: list[Value], t: int) -> Value:
+    return elementwise(lambda gi: training.rate * gi, g)
+
+
+def _momentum(training: Training, g: Value, memory: list[Value], t: int) -> Value:
+    mu = training.momentum
+    memory[0] = g if t == 1 else elementwise(lambda b, gi: mu * b + gi, memory[0], g)
+    return elementwise(lambda b: training.rate * b, memory[0])
+
+
+def _adam(training: Training, g: Value, memory: list[Value], t: int) -> Value:
+    b1, b2, eps, rate = training.beta1, training.beta2, training.eps, training.rate
     memory[0] = elementwise(lambda m, gi: b1 * m + (1 - b1) * gi, memory[0], g)
     memory[1] = elementwise(lambda v, gi: b2 * v + (1 - b2) * gi**2, memory[1], g)
     return elementwise(lambda m, v: rate * (m / (1 - b1**t)) / (sp.sqrt(v / (1 - b2**t)) + eps),
                        memory[0], memory[1])
+
+
+OPTIMIZERS: dict[str, Optimizer] = {"sgd": _sgd, "momentum": _momentum, "adam": _adam}

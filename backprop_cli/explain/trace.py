@@ -1,6 +1,6 @@
 """The chain-rule trace as plain data, phrased the way a student writes it.
 
-A :class:`Trace` is built from a backward pass (:mod:`backprop_cli.engine`)
+A :class:`Trace` is built from a backward pass (:mod:`backprop_cli.autodiff.engine`)
 and holds only strings, so every renderer (terminal, Markdown, JSON) shows the
 same words.  Each backward entry goes through fixed stages, after the
 interactive computational graph: the chain-rule sum over consumers, upstream
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from backprop_cli.engine import Backward, GradLine, Term
-from backprop_cli.graph import Node, Role
-from backprop_cli.numbers import SHORT, decimal_text, exact_text, is_integer, is_numeric
-from backprop_cli.tensor import Value, is_tensor, shape, shape_text
+from backprop_cli.autodiff.engine import Backward, GradLine, Term
+from backprop_cli.autodiff.graph import Node, Role
+from backprop_cli.autodiff.numbers import SHORT, decimal_text, exact_text, is_integer, is_numeric
+from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
 
 DOT = " · "
 
@@ -162,7 +162,7 @@ def _fill(template: str, term: Term, of: str, values: dict[Node, Value], numeric
 def _term_stages(term: Term, node: Node, of: str, values: dict[Node, Value]) -> tuple[str, str, str]:
     """One path's contribution as (chain rule, symbolic local, numbers)."""
     if term.local_symbolic is None:  # a tensor op: its VJP in matrix form
-        template = term.consumer.op.vjp_form[term.slot]
+        template = term.consumer.op.vjp_form(term.slot)
         chain = _fill(template, term, of, values, numeric=False)
         numbers = _fill(template, term, of, values, numeric=True)
         return chain, chain, numbers

@@ -9,21 +9,18 @@ printed form of every value and cutting the trace slice for wrong items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
-from backprop_cli.grading import Report, Status, Verdict, graph_order
-from backprop_cli.keys import GradKey, ValueKey
-from backprop_cli.numbers import shown
-from backprop_cli.trace import Trace, make_trace, value_trace
-
-
-TRACING = "trace of "  # the phase of an item that cuts its trace slice: it may be skipped, not failed
+from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
+from backprop_cli.exercise.keys import GradKey, ValueKey
+from backprop_cli.autodiff.numbers import shown
+from backprop_cli.explain.trace import Trace, make_trace, value_trace
 
 
 @dataclass(frozen=True)
 class ItemResult:
     key: str
-    status: str  # correct, incorrect, missing, invalid
+    status: Status
     answer: str | list[list[str]] | None  # rows of strings for a tensor
     expected: str | list[list[str]] | None  # None when the exercise hides expected values
     points: float
@@ -53,21 +50,20 @@ class FileResult:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(i.status == "correct" for i in self.items)
+        return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
 
-def summarize(report: Report, watch: Callable[[str], None] = lambda label: None,
-              skip: dict[str, str] | None = None) -> FileResult:
+def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade."""
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
-    items = []
+    items, skip = [], skip or {}
     for verdict in report.items:
-        watch(TRACING + verdict.label)
-        items.append(_item(report, verdict, TRACING + verdict.label in (skip or {})
-                           or verdict.label in (skip or {})))
+        watch(Phase.TRACE, verdict.label)
+        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
+        items.append(_item(report, verdict, skipped))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
@@ -80,7 +76,7 @@ def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult
     trace = _slice(report, verdict) if wrong and not hidden and not skipped else None
     return ItemResult(
         key=verdict.label,
-        status=verdict.status.value,
+        status=verdict.status,
         answer=verdict.answer,
         expected=None if hidden else shown(verdict.expected),
         points=float(verdict.points),

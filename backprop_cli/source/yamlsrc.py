@@ -23,8 +23,8 @@ from functools import cached_property
 import yaml
 from yaml.reader import Reader
 
-from backprop_cli.errors import BackpropError, Location, Problem
-from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.source.errors import BackpropError, Location, Problem
+from backprop_cli.source.limits import DEFAULT, Limits
 
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # line breaks as PyYAML counts them
 _STYLES = {None: "plain", "": "plain", "'": "single", '"': "double", "|": "literal", ">": "folded"}
@@ -150,6 +150,11 @@ class YMapping(YNode):
 @dataclass
 class YSequence(YNode):
     items: list[YNode]
+
+
+def is_missing(node: YNode | None) -> bool:
+    """Absent, or written with no value (``key:``, ``key: null``, ``key: ~``)."""
+    return node is None or (isinstance(node, YScalar) and node.is_null)
 
 
 def _snippet(source: Source, loc: Location) -> str | None:

@@ -15,9 +15,9 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from backprop_cli.ops import OpError
-from backprop_cli.limits import DEFAULT, Limits
-from backprop_cli.tensor import (Tensor, Value, entries, exact_arithmetic, filled, fold, is_tensor,
+from backprop_cli.autodiff.op import Op, OpError, Pulled
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.autodiff.tensor import (Tensor, Value, entries, exact_arithmetic, filled, fold, is_tensor,
                                  shape_text)
 
 
@@ -158,25 +158,36 @@ def _conv2d_entries(slot, index, args, out, sym, out_sym, stride=1, padding=0):
 
 
 @dataclass(frozen=True)
-class TensorOp:
+class TensorOp(Op):
     name: str
     form: str  # "{0} @ {1}"; conv2d adds its parameters
     forward: Callable[..., Value]
-    vjp: tuple[Callable[..., Value], ...]  # vjp[i](g, *inputs, out, **params)
-    vjp_form: tuple[str, ...]  # the trace's matrix form: "{g} @ {1}.T"
-    entry: Callable  # entry(slot, index, inputs, out, sym, out_sym, **params)
-    params: tuple[str, ...] = field(default=())
+    vjps: tuple[Callable[..., Value], ...]  # vjps[i](g, *inputs, out, **params)
+    vjp_forms: tuple[str, ...]  # the trace's matrix form: "{g} @ {1}.T"
+    entry: Callable  # entry(slot, index, inputs, out, symbol, out_symbol, **params)
+    defaults: dict = field(default_factory=dict)  # keyword parameters and their values when left out
+
+    @property
+    def arity(self) -> int:
+        return len(self.vjps)
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(self.defaults)
 
     def apply(self, args: list[Value], limits: Limits = DEFAULT, **params) -> Value:
         with exact_arithmetic(*args):
             return fold(self.forward(*args, **params))
 
-    def pull(self, slot: int, g: Value, args: list[Value], out: Value, **params) -> tuple[Value, None]:
+    def pull(self, slot: int, g: Value, args: list[Value], out: Value, **params) -> Pulled:
         with exact_arithmetic(g, *args, out):
-            return fold(self.vjp[slot](g, *args, out, **params)), None
+            return Pulled(fold(self.vjps[slot](g, *args, out, **params)), None)
 
-    def entry_partials(self, slot, index, args, out, sym, out_sym, **params):
-        return self.entry(slot, index, args, out, sym, out_sym, **params)
+    def vjp_form(self, slot: int) -> str:
+        return self.vjp_forms[slot]
+
+    def entry_partials(self, slot, index, args, out, symbol, out_symbol, **params):
+        return self.entry(slot, index, args, out, symbol, out_symbol, **params)
 
 
 #                 name        form              forward     vjp for each input                                   matrix form
@@ -199,6 +210,5 @@ CONV2D = TensorOp("conv2d", "conv2d({0}, {1}, stride={stride}, padding={padding}
                    "was (stride {stride}, padding {padding})",
                    "Σ over windows (i,j): {g}[i,j] · window (i,j) of {0} (stride {stride}, "
                    "padding {padding})"), _conv2d_entries,
-                  ("stride", "padding"))
+                  {"stride": 1, "padding": 0})
 
-FUNCTIONS = {"transpose": TRANSPOSE, "sum": SUM, "mean": MEAN, "softmax": SOFTMAX, "conv2d": CONV2D}

@@ -15,9 +15,12 @@ from typing import Callable, Iterable
 
 import sympy as sp
 
-from backprop_cli import expr, ops, tensor_ops
-from backprop_cli.errors import BackpropError, Problem, Where
-from backprop_cli.limits import DEFAULT, Limits
+from backprop_cli.autodiff import ops
+from backprop_cli.autodiff.op import Op
+from backprop_cli.autodiff.registry import FUNCTIONS, OPERATORS
+from backprop_cli.source import expr
+from backprop_cli.source.errors import BackpropError, Problem, Where
+from backprop_cli.source.limits import DEFAULT, Limits
 
 
 class Role(enum.Enum):
@@ -31,7 +34,7 @@ class Role(enum.Enum):
 class Node:
     name: str
     role: Role
-    op: ops.Op | tensor_ops.TensorOp | None = None
+    op: Op | None = None
     inputs: tuple["Node", ...] = ()
     const: sp.Expr | None = None
     where: Where | None = None
@@ -54,12 +57,21 @@ class Node:
         labels = (i.label[1:-1] if call and i.label.startswith("(-") else i.label for i in self.inputs)
         return self.op.form.format(*labels, **self.params)
 
+    @property
+    def symbol(self) -> sp.Expr:
+        """How the node appears inside a symbolic local derivative."""
+        return self.const if self.role is Role.CONST else sp.Symbol(self.name)
+
+    def local_symbolic(self, slot: int) -> sp.Expr | None:
+        """d(self)/d(input ``slot``) over the inputs' names (``w`` for x*w); None for tensor ops."""
+        return self.op.local_symbolic(slot, [i.symbol for i in self.inputs], self.symbol)
+
     def __repr__(self) -> str:
         return f"Node({self.name!r})"
 
 
 def ops_text(value: sp.Expr) -> str:
-    from backprop_cli.numbers import exact_text  # late: numbers imports nothing of ours
+    from backprop_cli.autodiff.numbers import exact_text  # late: numbers imports nothing of ours
 
     return exact_text(value)
 
@@ -119,7 +131,7 @@ class Graph:
         return [n for n in self.nodes if n.role in (Role.GIVEN, Role.STEP)]
 
 
-RESERVED = frozenset(expr.FUNCTIONS) | expr.CONSTANTS
+RESERVED = frozenset(FUNCTIONS) | expr.CONSTANTS
 
 
 def build_graph(givens: Iterable[tuple[str, Where]], steps: Iterable[StepSource],
@@ -190,19 +202,16 @@ class _Builder:
             return self.make(ops.NEG, (self.lower(tree.operand),), tree, top)
         if isinstance(tree, expr.Binary):
             args = (self.lower(tree.left), self.lower(tree.right))
-            op = tensor_ops.MATMUL if tree.op == "@" else ops.BINARY[tree.op]
-            return self.make(op, args, tree, top)
+            return self.make(OPERATORS[tree.op], args, tree, top)
         if isinstance(tree, expr.Call):
+            op = FUNCTIONS[tree.func]
             args = tuple(self.lower(a) for a in tree.args)
-            if tree.func in tensor_ops.FUNCTIONS:
-                op = tensor_ops.FUNCTIONS[tree.func]
-                return self.make(op, args, tree, top, self.params(op, tree))
-            return self.make(ops.FUNCTIONS[tree.func], args, tree, top)
+            return self.make(op, args, tree, top, self.params(op, tree))
         raise TypeError(f"unexpected expression node {tree!r}")  # the parser's tree is closed
 
-    def params(self, op: tensor_ops.TensorOp, tree: expr.Call) -> dict:
-        """conv2d's stride (default 1) and padding (default 0): whole numbers written out."""
-        params = {"stride": 1, "padding": 0} if op.params else {}
+    def params(self, op: Op, tree: expr.Call) -> dict:
+        """Keyword parameters (conv2d's stride and padding): whole numbers written out."""
+        params = dict(op.defaults or {})
         for name, value in tree.kwargs:
             number = value.value if isinstance(value, expr.Num) else None
             low = 1 if name == "stride" else 0

@@ -1,0 +1,124 @@
+"""The pipeline every command runs: load → grade → explain → result.
+
+Commands call these functions and hand what they return to a renderer; how
+files are scheduled (in this process, or in a bounded worker) is decided
+here, not in the command line.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+from backprop_cli.exercise.keys import Key
+from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.model import Exercise
+from backprop_cli.explain.entries import entry_trace, parse_entry
+from backprop_cli.explain.trace import Trace, make_trace
+from backprop_cli.grading import runner
+from backprop_cli.grading.budget import Skips, Watch
+from backprop_cli.grading.results import FileResult, exit_code, summarize
+from backprop_cli.grading.solver import Solution
+from backprop_cli.grading.verdicts import grade_file
+from backprop_cli.source.errors import BackpropError
+from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.source.yamlsrc import YMapping, YScalar, load_file, node_problem
+
+
+@dataclass(frozen=True)
+class Answers:
+    """An answers file: the answers, and the exercise id it says it is for (if any)."""
+
+    mapping: YMapping
+    exercise_id: str | None
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """The outcome of ``check`` over some files: one record per file, in the order given."""
+
+    results: list[FileResult]
+    crashes: list[Exception]  # unexpected exceptions, kept for --debug
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.results)
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.results)
+
+
+def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
+    """Read an answers file (``key: answer`` lines, optionally ``exercise: ID``)."""
+    root = load_file(path, limits)
+    if not isinstance(root, YMapping):
+        raise BackpropError(node_problem(root, "an answers file is a YAML mapping of key: answer"))
+    node = root.get("exercise")
+    if node is not None and not (isinstance(node, YScalar) and not node.is_null):
+        raise BackpropError(node_problem(node, "'exercise' names the exercise id"))
+    return Answers(root, node.text.strip() if node is not None else None)
+
+
+def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
+              skip: Skips) -> runner.Outcome:
+    """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
+    mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
+    report = grade_file(path, mapping, exercise_id, limits, watch, skip)
+    return summarize(report, watch, skip), report.crash
+
+
+def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
+          bounded: bool = True) -> CheckRun:
+    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory."""
+    grade = functools.partial(_grade_with, answers, limits)
+    outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
+    return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
+
+
+def _grade_with(answers: Answers | None, limits: Limits, path: str, watch: Watch,
+                skip: Skips) -> runner.Outcome:
+    return check_one(path, answers, limits, watch, skip)
+
+
+def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[tuple[Key, object]]]:
+    """The exercise and its (key, right value) pairs: the asked keys, or ``every`` key."""
+    exercise = load_exercise(path)
+    solution = Solution(exercise)
+    keys = solution.every_key() if every else [ask.key for ask in exercise.asks]
+    return exercise, [(key, solution.expected(key)) for key in keys]
+
+
+def load(path: str | os.PathLike, limits: Limits = DEFAULT) -> Exercise:
+    """Read and check one exercise file (``validate``)."""
+    return load_exercise(path, limits)
+
+
+def load_expression(expression: str, given: list[str], upstream: list[str]) -> Exercise:
+    """A one-step exercise from ``explain --expr``'s text."""
+    from backprop_cli.exercise.expression import load_expression as build
+
+    return build(expression, given, upstream)
+
+
+def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+            entry: str | None = None) -> Trace:
+    """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain."""
+    solution = Solution(exercise)
+    of = of or solution.loss_name
+    if of not in exercise.graph.by_name and not (exercise.upstream and of == exercise.upstream.name):
+        raise BackpropError(f"--of {of}: there is no step or outside loss called '{of}'")
+    wrt_node = None
+    if wrt is not None:
+        wrt_node = exercise.graph.by_name.get(wrt)
+        if wrt_node is None:
+            raise BackpropError(f"--wrt {wrt}: there is no given or step called '{wrt}'")
+    run = solution.backward(of)
+    if entry is not None:
+        return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
+    return make_trace(run, wrt_node)
