@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from backprop_cli.autodiff.op import OpError, Pulled
-from backprop_cli.autodiff.tensor import Value, add
+from backprop_cli.autodiff.tensor import Value, add, zeros_like
 from backprop_cli.source.errors import BackpropError, Where
 from backprop_cli.autodiff.graph import Graph, Node, Role, StepSource, build_graph
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -96,9 +96,11 @@ class Backward:
         """The name of what is differentiated: the outside loss, or the target step."""
         return self.outside or self.target.name
 
-    def grad(self, node: Node) -> sp.Expr:
-        """d(of)/d(node); zero when the target does not depend on the node."""
-        return self.grads.get(node, sp.Integer(0))
+    def grad(self, node: Node) -> Value:
+        """d(of)/d(node); zero, in the node's shape, when the target does not depend on it."""
+        if node in self.grads:
+            return self.grads[node]
+        return zeros_like(self.values[node])
 
 
 class Rules:

@@ -48,6 +48,11 @@ def filled(s: Shape, entry: sp.Expr) -> Tensor:
     return out
 
 
+def zeros_like(value: Value) -> Value:
+    """0 in the shape of ``value``: a scalar 0, or a tensor of zeros."""
+    return filled(value.shape, sp.Integer(0)) if is_tensor(value) else sp.Integer(0)
+
+
 def entries(value: Value):
     """Every scalar entry, row by row."""
     return list(value.flat) if is_tensor(value) else [value]

@@ -25,7 +25,7 @@ import sympy as sp
 
 from backprop_cli.autodiff.engine import Values, backward, forward
 from backprop_cli.autodiff.graph import Graph, Node
-from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor
+from backprop_cli.autodiff.tensor import Value, elementwise, zeros_like
 
 @dataclass(frozen=True)
 class Training:
@@ -52,16 +52,12 @@ class State:
         return self.given[name] if name in self.given else self.values[graph.by_name[name]]
 
 
-def _zeros_like(value: Value) -> Value:
-    return filled(value.shape, sp.Integer(0)) if is_tensor(value) else sp.Integer(0)
-
-
 def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value, training: Training,
                  direction: int = -1) -> list[State]:
     """States 0..steps.  ``direction=+1`` replays the classic mistake of adding the gradient."""
     states = []
     current = dict(given)
-    memory: dict[str, list[Value]] = {p: [_zeros_like(given[p]), _zeros_like(given[p])] for p in training.params}
+    memory: dict[str, list[Value]] = {p: [zeros_like(given[p]), zeros_like(given[p])] for p in training.params}
     for t in range(training.steps + 1):
         values = forward(graph, current)
         state = State(dict(current), values)

@@ -24,7 +24,7 @@ from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import exact_text
 from backprop_cli.autodiff.op import Pulled
 from backprop_cli.autodiff.ops import contribution
-from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor, shape
+from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor, zeros_like
 from backprop_cli.autodiff.training import run_training
 from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
@@ -277,8 +277,7 @@ def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Can
 
                 def mistake(consumer, slot, g, args, out, dropped=dropped):
                     if (consumer, slot) in dropped:
-                        return filled(shape(args[slot]), sp.Integer(0)) if is_tensor(args[slot]) \
-                            else sp.Integer(0)
+                        return zeros_like(args[slot])
                     return None
 
                 every = " and ".join(dict.fromkeys(_written(c) for c, _ in paths))

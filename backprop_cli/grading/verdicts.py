@@ -219,7 +219,7 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     ex, solution = report.exercise, report.solution
     readable = [v for v in report.items
                 if v.form is Form.VALUE and v.grid is not None and v.shape_message is None]
-    work = StudentWork({v.key: _grid_value(v.grid) for v in readable},
+    work = StudentWork({v.key: _grid_value(v.grid, v.expected) for v in readable},
                        {v.key for v in readable if v.status is Status.INCORRECT})
     formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
     for verdict in report.items:
@@ -240,8 +240,9 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
             verdict.feedback = f"{verdict.feedback}; {note}" if verdict.feedback else note[0].upper() + note[1:]
 
 
-def _grid_value(grid: Grid) -> Value:
-    if len(grid) == 1 and len(grid[0]) == 1:
+def _grid_value(grid: Grid, expected: Value) -> Value:
+    """The answer as a value of the expected one's kind: a 1x1 step answered ``5`` is [[5]]."""
+    if not is_tensor(expected):
         return grid[0][0].value
     return from_rows([[n.value for n in row] for row in grid])
 
