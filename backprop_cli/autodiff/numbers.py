@@ -48,9 +48,21 @@ _PRINTER = _Printer({"order": "none"})
 
 
 def exact_text(value: sp.Expr) -> str:
+    """The value in the exercise language.
+
+    SymPy's printer multiplies coefficients back in as it prints (``-2*x``
+    from a coefficient and a term); with evaluation on, each product asks
+    SymPy's assumptions about the term, which evaluates a nested exact form
+    numerically as a tree.  Printing with evaluation off gives the same text
+    without those questions.
+    """
     if value.is_Rational and max(abs(value.p), value.q).bit_length() > 12000:
         return decimal_text(value)  # past what int -> str allows (and what anyone reads)
-    return _PRINTER.doprint(value)
+    try:
+        with sp.evaluate(False):
+            return _PRINTER.doprint(value)
+    except TypeError:  # a comparison the printer makes that stays unevaluated (-oo < 0)
+        return _PRINTER.doprint(value)
 
 
 def is_short(value: sp.Expr, limit: int = SHORT) -> bool:
@@ -65,6 +77,36 @@ def is_short(value: sp.Expr, limit: int = SHORT) -> bool:
         if count > limit:
             return False
     return True
+
+
+_NAMED = {sp.exp: 3, sp.log: 3, sp.sin: 3, sp.cos: 3, sp.tan: 3, sp.tanh: 4, sp.Abs: 3, sp.Max: 3, sp.Min: 3}
+
+
+def prints_longer(value: sp.Expr, limit: int) -> bool:
+    """Whether :func:`exact_text` of the value is certainly longer than ``limit`` characters,
+    decided without printing: a lower bound on the length, counted over the tree until it
+    passes ``limit`` (or the tree passes 4 * limit nodes, which never print that short)."""
+    chars = nodes = 0
+    stack = [value]
+    while stack:
+        e = stack.pop()
+        nodes += 1
+        if e.is_Integer:
+            chars += len(str(abs(e.p))) if abs(e.p) != 1 else 0  # 1 and -1 may print as nothing
+        elif e.is_Rational:
+            chars += len(str(e.q)) + (len(str(abs(e.p))) if abs(e.p) != 1 else 0)
+        elif e.is_Symbol:
+            chars += len(e.name)
+        elif e.is_Add:
+            chars += 3 * (len(e.args) - 1)  # ' + ' or ' - ' between terms
+        elif e.is_Mul:
+            chars += max(0, len(e.args) - 2)  # '*' or '/' between factors, a coefficient aside
+        elif e.is_Function:
+            chars += 2 + _NAMED.get(e.func, 0)  # the parentheses, and the name when known
+        if chars > limit or nodes > 4 * limit:
+            return True
+        stack.extend(e.args)
+    return False
 
 
 def decimal_text(value: sp.Expr, digits: int = DIGITS) -> str:
@@ -99,6 +141,17 @@ def is_numeric(value: sp.Basic) -> bool:
     return value.is_Atom or all(is_numeric(a) for a in value.args)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def nesting(value: sp.Basic) -> int:
+    """How deeply function applications (exp, log, tanh, max, ...) nest inside: 0 for a flat
+    combination of rationals, roots and constants, 1 for exp(2)/(1 + exp(-1)), 2 for
+    exp(-1/(1 + exp(-1))).  A walk of the DAG, as :func:`is_numeric`."""
+    if value.is_Atom:
+        return 0
+    inner = max((nesting(a) for a in value.args), default=0)
+    return inner + 1 if value.is_Function else inner
+
+
 def sign_of(value: sp.Expr) -> int:
     """-1, 0 or 1 for a real number, deciding at 30 digits (and at 100 when that is too close).
 
@@ -118,15 +171,23 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
            sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
 
 
+_MEMOS: dict[int, dict] = {}  # one memo per precision, shared by every call in a run
+_MEMO_LIMIT = 1 << 18  # entries per memo before it starts afresh (a long-lived grading worker)
+
+
 def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
     """A real number to about ``digits`` digits, evaluating shared subexpressions once.
 
     The exact values of a network share subexpressions (each activation
     appears in every later layer).  SymPy's evalf walks them as a tree, again
     and again; this walks the DAG with a memo, at a working precision with
-    margin to spare for cancellation.
+    margin to spare for cancellation.  The memo is kept for the run, one per
+    precision, so printing every entry of a network's gradients walks the
+    shared values once, not once per entry.
     """
-    memo: dict = {}
+    memo = _MEMOS.setdefault(digits, {})
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
     with mpmath.workdps(digits + 30):
         return +_approx(value, memo)
 
@@ -136,6 +197,8 @@ def _approx(e: sp.Expr, memo: dict):
         return memo[e]
     if e.is_Rational:
         out = mpmath.mpf(e.p) / e.q
+    elif e.is_Float:
+        out = mpmath.mpf(e._mpf_)
     elif e.is_Add:
         out = mpmath.fsum(_approx(a, memo) for a in e.args)
     elif e.is_Mul:

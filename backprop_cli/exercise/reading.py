@@ -8,7 +8,7 @@ Problems point at the file, line and column of the value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sympy as sp
@@ -18,7 +18,7 @@ from backprop_cli.autodiff.engine import evaluate
 from backprop_cli.autodiff.registry import FUNCTIONS
 from backprop_cli.source.errors import BackpropError, ExpressionError, Where
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.autodiff.tensor import Value, from_rows
+from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor
 from backprop_cli.source.yamlsrc import YNode, YScalar, YSequence, node_problem
 
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
@@ -68,6 +68,8 @@ class Number:
     text: str
     value: sp.Expr
     decimal: bool  # written with a decimal point or an exponent, so graded with a tolerance
+    tree: expr.Node | None = field(default=None, compare=False, repr=False)  # as parsed: a formula
+    # answer is evaluated again at other values of the givens
 
 
 def read_number(node: YNode, what: str, limits: Limits = DEFAULT,
@@ -99,7 +101,7 @@ def number_from_text(text: str, what: str, locate: Locate, limits: Limits = DEFA
     used = {n: v for n, v in names.items() if n in expr.names(tree)}
     value = evaluate(tree, used, locate(0, len(text)), limits)
     decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
-    return Number(text.strip(), value, decimal)
+    return Number(text.strip(), value, decimal, tree)
 
 
 def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
@@ -130,8 +132,16 @@ def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT,
         for entry in row:
             if isinstance(entry, YSequence):
                 raise BackpropError(node_problem(entry, f"{what}: tensors have at most two dimensions"))
-    return [[read_number(e, f"{what}, entry {i + 1},{j + 1}", limits, names) for j, e in enumerate(row)]
+    return [[_entry_number(e, f"{what}, entry {i + 1},{j + 1}", limits, names) for j, e in enumerate(row)]
             for i, row in enumerate(rows)]
+
+
+def _entry_number(node: YNode, what: str, limits: Limits, names: dict[str, Value] | None) -> Number:
+    number = read_number(node, what, limits, names)
+    if is_tensor(number.value):  # `W @ x` written as one entry of a list
+        raise BackpropError(node_problem(node, f"{what} is a tensor, not a single number",
+                                         "write one number (or expression) per entry"))
+    return number
 
 
 def read_value(node: YNode, what: str, limits: Limits = DEFAULT) -> Value:

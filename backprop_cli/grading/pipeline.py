@@ -11,14 +11,15 @@ import functools
 import os
 from dataclasses import dataclass
 
-from backprop_cli.exercise.keys import Key
+from backprop_cli.autodiff.numbers import shown
+from backprop_cli.exercise.asks import Form
 from backprop_cli.exercise.load import load_exercise
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.trace import Trace, make_trace
-from backprop_cli.grading import runner
+from backprop_cli.grading import formula, runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import FileResult, exit_code, summarize
+from backprop_cli.grading.results import FileResult, SolvedKey, exit_code, summarize
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError
@@ -86,12 +87,21 @@ def _grade_with(answers: Answers | None, limits: Limits, path: str, watch: Watch
     return check_one(path, answers, limits, watch, skip)
 
 
-def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[tuple[Key, object]]]:
-    """The exercise and its (key, right value) pairs: the asked keys, or ``every`` key."""
+def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[SolvedKey]]:
+    """The exercise and the right answer of each asked key (or of ``every`` key), under the
+    label an answers file uses, so that what ``solve`` writes ``check --answers`` reads back."""
     exercise = load_exercise(path)
     solution = Solution(exercise)
-    keys = solution.every_key() if every else [ask.key for ask in exercise.asks]
-    return exercise, [(key, solution.expected(key)) for key in keys]
+    if every:
+        return exercise, [SolvedKey(str(key), shown(solution.expected(key))) for key in solution.every_key()]
+    solved = []
+    for ask in exercise.asks:
+        if ask.form is Form.FORMULA:
+            text, why = formula.formula_text(exercise, ask.key)
+            solved.append(SolvedKey(ask.answer_key, text, why))
+        else:
+            solved.append(SolvedKey(ask.answer_key, shown(solution.expected(ask.key))))
+    return exercise, solved
 
 
 def load(path: str | os.PathLike, limits: Limits = DEFAULT) -> Exercise:

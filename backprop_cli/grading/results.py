@@ -53,6 +53,15 @@ class FileResult:
         return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
 
+@dataclass(frozen=True)
+class SolvedKey:
+    """One line of ``solve``: the key an answer is written under and the right answer."""
+
+    label: str  # 'dloss/dw', or 'dloss/dw (formula)' when the key is asked both ways
+    value: str | list[list[str]] | None  # as `expected` prints it; a formula ask: the formula
+    note: str | None = None  # why there is no value (a formula the language cannot write)
+
+
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade."""
     ex = report.exercise

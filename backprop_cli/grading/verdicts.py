@@ -12,9 +12,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+import mpmath
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import equal, within_tolerance
+from backprop_cli.autodiff.numbers import approx, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
@@ -23,7 +24,7 @@ from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
-from backprop_cli.grading.diagnosis import StudentWork, candidates
+from backprop_cli.grading.diagnosis import Replay, StudentWork, candidates
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -159,7 +160,7 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
         verdict.answer = node.text.strip()
     try:
         if ask.form is Form.FORMULA:
-            return _grade_formula(verdict, node, solution, limits)
+            return _grade_formula(verdict, ask, node, solution, limits)
         answer = read_answer(node, limits, ex.given)  # `2*x*w` is read at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
@@ -171,8 +172,7 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     got = (len(grid), len(grid[0]))
     if right is None:
         verdict.status = Status.INCORRECT
-        verdict.shape_message = (f"wrong shape: your answer is {shape_text(got)}, but {ask.key} is "
-                                 f"{shape_text(shape(expected))}")
+        verdict.shape_message = _shape_message(got, ask.key, expected)
         return verdict
     if isinstance(answer, list):
         verdict.right_entries = right
@@ -183,15 +183,37 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     return verdict
 
 
-def _grade_formula(verdict: Verdict, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+def _grade_formula(verdict: Verdict, ask: Ask, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+    """A formula over the givens, the same function as the right answer: one expression
+    (``W.T @ (W @ x - y)``), or a list of rows of them, graded entry by entry for a tensor
+    (a 1x1 result and a single formula are the same thing)."""
     ex = solution.exercise
     symbols = formula.given_symbols(ex)
-    answer = read_number(node, "this formula", limits, symbols)
-    verdict.answer = answer.text
-    reference = formula.symbolic(ex, verdict.key)
-    right = formula.same_function(answer.value, reference, ex, seed=verdict.label)
-    verdict.status = Status.CORRECT if right else Status.INCORRECT
+    written: formula.Written
+    if isinstance(node, YSequence):
+        written = read_grid(node, "this formula", limits, symbols)
+        verdict.answer = [[n.text for n in row] for row in written]
+    else:
+        written = read_number(node, "this formula", limits, symbols)
+        verdict.answer = written.text
+    got = shape(formula.written_value(written))
+    if (got or (1, 1)) != (shape(verdict.expected) or (1, 1)):
+        verdict.status = Status.INCORRECT
+        verdict.shape_message = _shape_message(got, verdict.key, verdict.expected)
+        return verdict
+    right = formula.same_function(written, ex, verdict.key, verdict.label, limits)
+    verdict.status = Status.CORRECT if all(right) else Status.INCORRECT
+    if isinstance(written, list):
+        width = len(written[0])
+        verdict.right_entries = [right[i:i + width] for i in range(0, len(right), width)]
+    if ask.partial and verdict.status is Status.INCORRECT:
+        verdict.share = sp.Rational(sum(right), len(right))
     return verdict
+
+
+def _shape_message(got: tuple, key: Key, expected: Value) -> str:
+    return (f"wrong shape: your answer is {shape_text(got)}, but {key} is "
+            f"{shape_text(shape(expected))}")
 
 
 def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | Grid:
@@ -222,13 +244,14 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     work = StudentWork({v.key: _grid_value(v.grid, v.expected) for v in readable},
                        {v.key for v in readable if v.status is Status.INCORRECT})
     formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
+    replays = (Replay(solution, work, exact=False), Replay(solution, work, exact=True))
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
         watch(Phase.ANSWER, verdict.label)
         if (Phase.ANSWER, verdict.label) in skip:
             continue
-        match = _diagnose(verdict, solution, work)
+        match = _diagnose(verdict, solution, work, *replays)
         if match is not None:
             verdict.diagnosis, verdict.feedback = match
             if verdict.diagnosis == "carried-forward":
@@ -247,19 +270,43 @@ def _grid_value(grid: Grid, expected: Value) -> Value:
     return from_rows([[n.value for n in row] for row in grid])
 
 
-def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
+def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork, near: Replay,
+              exact: Replay) -> tuple[str, str] | None:
+    """The first classic mistake whose value is the answer: each is tried on floats first, and
+    only one that matches there is computed exactly and compared as grading compares."""
     ex = solution.exercise
-    try:
-        for candidate in candidates(solution, verdict.key, work):
-            if _matches(verdict.grid, candidate.value, ex):
+    for candidate in candidates(solution, verdict.key, work):
+        try:
+            if _near(verdict.grid, candidate.make(near), ex) and \
+                    _matches(verdict.grid, candidate.make(exact), ex):
                 return candidate.code, candidate.feedback
-    except BackpropError:
-        pass  # a replayed mistake that leaves a function's domain matches nothing
+        except BackpropError:
+            continue  # a replayed mistake that leaves a function's domain matches nothing
     if _matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
         return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
                             f"absolute {tol.abs}): keep more digits in the intermediate results")
     return None
+
+
+def _near(grid: Grid, value: Value, exercise: Exercise) -> bool:
+    """Whether the answer is, to float precision, ``value``: a decimal answer within the
+    tolerance (and a hair), an exact one within 1e-12."""
+    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
+        return False
+    tol = exercise.tolerance
+    with mpmath.workdps(30):
+        rel, abs_ = approx(tol.rel, 20), approx(tol.abs, 20)
+        for i, row in enumerate(grid):
+            for j, answer in enumerate(row):
+                a, e = approx(answer.value, 20), approx(_entry(value, i, j), 20)
+                if answer.decimal:
+                    bound = (abs_ + rel * abs(e)) * (1 + mpmath.mpf(10) ** -6) + mpmath.mpf(10) ** -18
+                else:
+                    bound = mpmath.mpf(10) ** -12 * max(1, abs(a), abs(e))
+                if abs(a - e) > bound:
+                    return False
+    return True
 
 
 def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,

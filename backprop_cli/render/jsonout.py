@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from backprop_cli.grading.results import FileResult
+from backprop_cli.grading.results import FileResult, SolvedKey
 from backprop_cli.explain.trace import Trace
 
 VERSION = 1
@@ -45,6 +45,12 @@ def _exercise(r: FileResult) -> dict:
         "not_asked": r.not_asked,
         "first_wrong": r.first_wrong,
     }
+
+
+def solved_document(solved: list[SolvedKey]) -> dict:
+    """``solve --format json``: key -> value string (rows of strings for a tensor); a formula
+    that cannot be written in the exercise language is left out."""
+    return {s.label: s.value for s in solved if s.value is not None}
 
 
 def trace_document(trace: Trace) -> dict:
