@@ -98,7 +98,7 @@ def _long_exact(values) -> bool:
     for value in values:
         for entry in (value.flat if is_tensor(value) else (value,)):
             if isinstance(entry, sp.Basic) and not entry.is_Number and is_numeric(entry) \
-                    and (nesting(entry) > 1 or not is_short(entry, INERT_AFTER)):
+                    and (nesting(entry) > 2 or not is_short(entry, INERT_AFTER)):
                 return True
     return False
 

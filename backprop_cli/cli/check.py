@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
-                                     print_problems)
+from backprop_cli.cli.common import color_option, debug_enabled, friendly_errors, print_problems
 
 FORMATS = ["text", "json"]
 
@@ -41,9 +40,9 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
     if answers_path is not None:
         try:
             answers = pipeline.load_answers(answers_path)
-        except BackpropError as err:
+        except BackpropError as err:  # said here; each exercise is reported ungraded, its points counted
             print_problems(err.problems)
-            sys.exit(EXIT_UNUSABLE)
+            answers = pipeline.Answers.unreadable(answers_path)
     run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit))
     if debug_enabled() and run.crashes:
         raise run.crashes[0]

@@ -52,6 +52,7 @@ class StudentWork:
 
     values: dict[Key, Value]
     wrong: set[Key] = field(default_factory=set)  # the keys graded incorrect
+    texts: dict[Key, str] = field(default_factory=dict)  # the answers as the student wrote them
 
 
 class Replay:
@@ -290,7 +291,8 @@ def _carried_forward_training(solution: Solution, key: TrainKey, work: StudentWo
 
 def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
     first = used[0]
-    return (f"this is right if your earlier answer {first} = {number(work.values[first])} is taken "
+    written = work.texts.get(first) or number(work.values[first])
+    return (f"this is right if your earlier answer {first} = {written} is taken "
             f"as given (it should be {number(solution.expected(first))}): the mistake is in {first}")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from backprop_cli.autodiff.numbers import shown
 from backprop_cli.exercise.asks import Form
-from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.load import answer_hint, load_exercise
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.trace import Trace, make_trace
@@ -22,17 +22,24 @@ from backprop_cli.grading.budget import Skips, Watch
 from backprop_cli.grading.results import FileResult, SolvedKey, exit_code, summarize
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.verdicts import grade_file
-from backprop_cli.source.errors import BackpropError
+from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YScalar, load_file, node_problem
 
 
 @dataclass(frozen=True)
 class Answers:
-    """An answers file: the answers, and the exercise id it says it is for (if any)."""
+    """An answers file: the answers, and the exercise id it says it is for (if any); or, for
+    a file that cannot be read, why (each exercise is then reported ungraded, its points
+    still counted)."""
 
-    mapping: YMapping
+    mapping: YMapping | None
     exercise_id: str | None
+    unusable: Problem | None = None
+
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike) -> "Answers":
+        return cls(None, None, Problem(f"not graded: the answers file {path} cannot be read"))
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,10 @@ class CheckRun:
 
 def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
     """Read an answers file (``key: answer`` lines, optionally ``exercise: ID``)."""
-    root = load_file(path, limits)
+    try:
+        root = load_file(path, limits)
+    except BackpropError as err:
+        raise BackpropError([answer_hint(p) for p in err.problems]) from None
     if not isinstance(root, YMapping):
         raise BackpropError(node_problem(root, "an answers file is a YAML mapping of key: answer"))
     node = root.get("exercise")
@@ -69,8 +79,9 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
               skip: Skips) -> runner.Outcome:
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
-    mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
-    report = grade_file(path, mapping, exercise_id, limits, watch, skip)
+    mapping, exercise_id, unusable = (answers.mapping, answers.exercise_id, answers.unusable) if answers \
+        else (None, None, None)
+    report = grade_file(path, mapping, exercise_id, limits, watch, skip, unusable)
     return summarize(report, watch, skip), report.crash
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sympy as sp
+
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
@@ -28,6 +30,7 @@ class ItemResult:
     diagnosis: str | None = None
     feedback: str | None = None
     message: str | None = None  # why an answer cannot be read, or has the wrong shape
+    note: str | None = None  # how an answer was read (a flat list taken as a row)
     right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
 
@@ -67,7 +70,11 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
-        return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
+        if ex is None:
+            return FileResult(report.file, None, None, error)
+        # The exercise is known (only its answers could not be used): its points still count.
+        asked = float(sum((ask.points for ask in ex.asks), sp.Integer(0)))
+        return FileResult(report.file, ex.id, ex.title, error, max_score=asked)
     items, skip = [], skip or {}
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
@@ -95,6 +102,7 @@ def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult
         diagnosis=None if hidden else verdict.diagnosis,
         feedback=None if hidden else verdict.feedback,
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
+        note=verdict.note,
         right_entries=verdict.right_entries,
         trace=trace,
     )

@@ -19,7 +19,7 @@ from backprop_cli.autodiff.numbers import approx, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.load import exercise_part, load_exercise
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
@@ -55,6 +55,7 @@ class Verdict:
     right_entries: list[list[bool]] | None = None  # a tensor answer of the right shape
     diagnosis: str | None = None
     feedback: str | None = None
+    note: str | None = None  # how the answer was read, when that may not be what was meant
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
 
@@ -165,8 +166,8 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
-    verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
-    grid = _as_grid(answer)
+    grid, verdict.note = _as_read(answer, node, expected, ask.key)
+    verdict.answer = [[n.text for n in row] for row in grid] if isinstance(answer, list) else answer.text
     verdict.grid = grid
     right = _entry_verdicts(grid, expected, ex)
     got = (len(grid), len(grid[0]))
@@ -226,8 +227,21 @@ def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | G
     return number
 
 
-def _as_grid(answer: Number | Grid) -> Grid:
-    return answer if isinstance(answer, list) else [[answer]]
+def _as_read(answer: Number | Grid, node: YNode, expected: Value, key: Key) -> tuple[Grid, str | None]:
+    """The answer as a grid of entries, and a note when it was read in a way the student may
+    not have meant: a flat list (a column, by the format) for a row, read as that row; a bare
+    0 for a tensor that is zero everywhere, read as that zero tensor."""
+    s = shape(expected)
+    if isinstance(answer, list):
+        flat = isinstance(node, YSequence) and not any(isinstance(i, YSequence) for i in node.items)
+        if flat and s and s[0] == 1 and s[1] > 1 and len(answer) == s[1]:
+            return [[row[0] for row in answer]], (
+                f"a flat list is a column, but {key} is a row ({shape_text(s)}); your list was read "
+                f"as that row: write a row as [[...]]")
+        return answer, None
+    if s and answer.value == 0 and all(e == 0 for e in expected.flat):
+        return [[answer] * s[1] for _ in range(s[0])], f"0 was read as the {shape_text(s)} zero matrix"
+    return [[answer]], None
 
 
 def _entry(value: Value, i: int, j: int) -> sp.Expr:
@@ -242,7 +256,8 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     readable = [v for v in report.items
                 if v.form is Form.VALUE and v.grid is not None and v.shape_message is None]
     work = StudentWork({v.key: _grid_value(v.grid, v.expected) for v in readable},
-                       {v.key for v in readable if v.status is Status.INCORRECT})
+                       {v.key for v in readable if v.status is Status.INCORRECT},
+                       {v.key: _written(v.answer) for v in readable})
     formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
     replays = (Replay(solution, work, exact=False), Replay(solution, work, exact=True))
     for verdict in report.items:
@@ -261,6 +276,12 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
             note = (f"your formula for {verdict.key} is right, but the number is not: put in the "
                     f"given values to get it")
             verdict.feedback = f"{verdict.feedback}; {note}" if verdict.feedback else note[0].upper() + note[1:]
+
+
+def _written(answer: str | list[list[str]]) -> str:
+    if isinstance(answer, str):
+        return answer
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in answer) + "]"
 
 
 def _grid_value(grid: Grid, expected: Value) -> Value:
@@ -325,18 +346,29 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
-               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
+               unusable: Problem | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; ``unusable`` says
+    why the answers cannot be graded at all (an answers file that cannot be read).  When the
+    file cannot be graded but its exercise is known (only its ``answers:`` block is broken,
+    the answers are for another exercise, or cannot be read), the report keeps the exercise,
+    so that its points still count in the total.
     """
     report = Report(path)
     try:
-        exercise = load_exercise(path, limits)
-        if answers_for is not None and answers_for != exercise.id:
-            raise BackpropError(Problem(
-                f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
-        return grade(exercise, answers, limits, watch, skip)
+        try:
+            report.exercise = load_exercise(path, limits)
+        except BackpropError as err:
+            report.exercise, err = exercise_part(path, err, limits) or (None, err)
+            raise err from None
+        if unusable is not None:
+            raise BackpropError(unusable)
+        if answers_for is not None and answers_for != report.exercise.id:
+            raise BackpropError(Problem(f"the answers file is for exercise '{answers_for}', but {path} "
+                                        f"is '{report.exercise.id}'"))
+        return grade(report.exercise, answers, limits, watch, skip)
     except BackpropError as err:
         report.problems = err.problems
     except MemoryError:

@@ -38,6 +38,7 @@ def _exercise(r: FileResult) -> dict:
                 "diagnosis": i.diagnosis,
                 "feedback": i.feedback,
                 "message": i.message,
+                "note": i.note,
                 "entries": i.right_entries,
             }
             for i in r.items

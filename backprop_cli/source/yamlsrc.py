@@ -35,6 +35,7 @@ _QUOTED = {"'": re.compile(r"'(?:[^']|'')*'"), '"': re.compile(r'"(?:[^"\\]|\\.)
 _OPEN_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "it is a directory, not a file",
                 PermissionError: "permission denied"}
 _TAG = re.compile(r"![^\s,\[\]{}]*")
+SYNTAX_ERROR = "invalid YAML"  # how every YAML syntax problem's message starts
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
 
 
@@ -341,7 +342,7 @@ def _check_flow_depth(source: Source, limits: Limits) -> None:
 
 
 def _syntax_problem(source: Source, e: yaml.MarkedYAMLError) -> Problem:
-    message = f"invalid YAML: {e.problem or e.context or 'syntax error'}"
+    message = f"{SYNTAX_ERROR}: {e.problem or e.context or 'syntax error'}"
     if e.problem and e.context:
         where = f" started at line {e.context_mark.line + 1}" if e.context_mark else ""
         message += f" ({e.context}{where})"
