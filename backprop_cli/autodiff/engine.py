@@ -124,13 +124,15 @@ EXACT = Rules()
 
 
 def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Integer(1),
-             outside: str | None = None, rules: Rules = EXACT) -> Backward:
-    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on."""
+             outside: str | None = None, rules: Rules = EXACT, only: Node | None = None) -> Backward:
+    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on; with
+    ``only``, just the nodes on the paths from ``only`` up to the target (enough for the
+    gradient at ``only``, which is all a replayed mistake asks for)."""
     result = Backward(graph, target, seed, outside, values)
     grads = result.grads
     terms: dict[Node, list[Term]] = {}
     grads[target] = seed
-    order = graph.ancestors(target)
+    order = graph.ancestors(target) if only is None else graph.between(target, only)
     above = set(order)
     # A given's gradient is final once its last consumer is done: say it there, next to
     # the step that uses it, rather than at the very end of the pass.
@@ -144,7 +146,7 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
             continue
         args = [values[i] for i in node.inputs]
         for slot, inp in enumerate(node.inputs):
-            if inp.role is Role.CONST:
+            if inp.role is Role.CONST or inp not in above:
                 continue
             try:
                 value, local = rules.pull(node, slot, grads[node], args, values[node])

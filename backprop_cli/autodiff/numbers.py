@@ -19,6 +19,7 @@ SHORT = 60  # an exact form longer than this is shown in decimal
 DIGITS = 15  # significant digits of the decimal form
 _CHECK_DIGITS = 60  # working precision for deciding exact equality of irrational values
 _DEEP_DIGITS = 1000  # the second look, for short forms that agree to 40 digits
+_MEMO_LIMIT = 1 << 18  # entries a memo holds before it starts afresh (a long-lived grading worker)
 
 
 class _Printer(StrPrinter):
@@ -128,7 +129,31 @@ def shown(value):
     return decimal_text(value)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+def identity_cache(fn):
+    """Memoize a function of one SymPy value by the value's identity, not its equality.
+
+    The exact values of a network share subexpressions, so a walk that
+    remembers each one it has seen is a walk of the DAG.  The memo is keyed
+    by identity: two equal values built separately (a solve, then a grading
+    of the same exercise) would be compared by SymPy's ``==``, which walks
+    both as trees, exponentially in their depth.
+    """
+    memo: dict[int, tuple] = {}
+
+    @functools.wraps(fn)
+    def cached(value):
+        hit = memo.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        out = fn(value)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[id(value)] = (value, out)  # the value is kept, so its id is not reused
+        return out
+    return cached
+
+
+@identity_cache
 def is_numeric(value: sp.Basic) -> bool:
     """No symbols inside: a number, however long its exact form.
 
@@ -141,7 +166,7 @@ def is_numeric(value: sp.Basic) -> bool:
     return value.is_Atom or all(is_numeric(a) for a in value.args)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@identity_cache
 def nesting(value: sp.Basic) -> int:
     """How deeply function applications (exp, log, tanh, max, ...) nest inside: 0 for a flat
     combination of rationals, roots and constants, 1 for exp(2)/(1 + exp(-1)), 2 for
@@ -172,7 +197,6 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
 
 
 _MEMOS: dict[int, dict] = {}  # one memo per precision, shared by every call in a run
-_MEMO_LIMIT = 1 << 18  # entries per memo before it starts afresh (a long-lived grading worker)
 
 
 def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
@@ -193,8 +217,9 @@ def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
 
 
 def _approx(e: sp.Expr, memo: dict):
-    if e in memo:
-        return memo[e]
+    hit = memo.get(id(e))  # by identity, as identity_cache and for the same reason
+    if hit is not None and hit[0] is e:
+        return hit[1]
     if e.is_Rational:
         out = mpmath.mpf(e.p) / e.q
     elif e.is_Float:
@@ -220,7 +245,7 @@ def _approx(e: sp.Expr, memo: dict):
         if not x.is_Float:
             raise ValueError(f"not a real number: {e}")
         out = mpmath.mpf(x._mpf_)
-    memo[e] = out
+    memo[id(e)] = (e, out)
     return out
 
 

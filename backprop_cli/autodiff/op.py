@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-import functools
-
 import sympy as sp
 
+from backprop_cli.autodiff.numbers import identity_cache
 from backprop_cli.autodiff.tensor import Value
 from backprop_cli.source.limits import DEFAULT, Limits
 
@@ -92,7 +91,7 @@ def bad_value(value: sp.Expr) -> str | None:
     return _unusable(value)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@identity_cache
 def _unusable(value: sp.Basic) -> str | None:
     """bad_value, walking shared subexpressions once (SymPy's ``has`` walks them as a tree,
     which takes seconds on the values of a trained network)."""

@@ -28,6 +28,7 @@ from itertools import combinations
 from typing import Callable, Iterator
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from backprop_cli.autodiff import ops, tensor_ops
 from backprop_cli.autodiff.engine import Rules, Values, backward, forward
@@ -71,11 +72,13 @@ class Replay:
     def expected(self, key: Key) -> Value:
         return self._convert(self.solution.expected(key))
 
-    def backward(self, of: str, rules: Rules | None = None, seed: Value | None = None):
-        """The backward pass of d(of)/d(...) on these values, with ``rules`` (default: exact)."""
-        target, first, outside = self.solution.exercise.seed(of, self.values)
-        return backward(self.solution.exercise.graph, self.values, target,
-                        first if seed is None else seed, outside, rules or Rules())
+    def grad(self, key: GradKey, rules: Rules | None = None, seed: Value | None = None) -> Value:
+        """``key`` on these values, backpropagated with ``rules`` (default: exact)."""
+        graph = self.solution.exercise.graph
+        target, first, outside = self.solution.exercise.seed(key.of, self.values)
+        wrt = graph.by_name[key.wrt]
+        return backward(graph, self.values, target, first if seed is None else seed, outside,
+                        rules or Rules(), only=wrt).grad(wrt)
 
 
 @dataclass(frozen=True)
@@ -161,11 +164,26 @@ def _written(node: Node) -> str:
     return f"step {node.step}" if node.role is Role.PART else node.name
 
 
+class _Written(sp.Symbol):
+    """A part of a step inside a printed derivative, as the author wrote it (``x*w - y``); the
+    printer puts it in parentheses where precedence needs them, as it would a sum."""
+
+    precedence = PRECEDENCE["Add"]
+
+
 def _symbolic_words(consumer: Node, slot: int) -> str:
     """A local derivative over the author's names: parts of steps as they were written."""
     symbolic = consumer.local_symbolic(slot)
-    parts = {i.symbol: sp.Symbol(_said(i)) for i in consumer.inputs if i.role is Role.PART}
+    parts = {i.symbol: _Written(_source(i) or f"part of step {i.step}")
+             for i in consumer.inputs if i.role is Role.PART}
     return exact_text(symbolic.xreplace(parts) if parts else symbolic)
+
+
+def _local_words(consumer: Node, slot: int, values: Values) -> str:
+    """'2*r = -2', or just '-2' when the local derivative is a number to begin with."""
+    symbolic = consumer.local_symbolic(slot)
+    words = _symbolic_words(consumer, slot)
+    return words if symbolic.is_Number else f"{words} = {number(_local(consumer, slot, values))}"
 
 
 def _derivative(consumer: Node, inp: Node) -> str:
@@ -189,10 +207,7 @@ def _path_edges(solution: Solution, key: GradKey):
 
 
 def _rerun(key: GradKey, mistake) -> Callable[[Replay], Value]:
-    def make(replay: Replay) -> Value:
-        graph = replay.solution.exercise.graph
-        return replay.backward(key.of, _Mistake(mistake)).grad(graph.by_name[key.wrt])
-    return make
+    return lambda replay: replay.grad(key, _Mistake(mistake))
 
 
 def _local(consumer: Node, slot: int, values: Values) -> Value:
@@ -255,7 +270,7 @@ def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterato
         values = _forward_with(replay, known_steps)
         target, seed, outside = ex.seed(key.of, values)
         grads = {graph.by_name[k.wrt]: replay.student[k] for k in known_grads}
-        return backward(graph, values, target, seed, outside, _CarryForward(grads)).grad(wrt)
+        return backward(graph, values, target, seed, outside, _CarryForward(grads), only=wrt).grad(wrt)
     yield Candidate("carried-forward", make, lambda: _carry_words(used, work, solution))
 
 
@@ -339,7 +354,7 @@ def _missing_upstream(solution: Solution, key: GradKey) -> Iterator[Candidate]:
         return
     ones = filled(up.value.shape, sp.Integer(1)) if is_tensor(up.value) else sp.Integer(1)
     yield Candidate("missing-upstream",
-                    lambda r: r.backward(key.of, seed=ones).grad(ex.graph.by_name[key.wrt]),
+                    lambda r: r.grad(key, seed=ones),
                     lambda: f"your answer leaves out the upstream gradient d{up.name}/d{ex.output.name} = "
                             f"{number(up.value)} that the outside loss sends in")
 
@@ -355,7 +370,8 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
                             _rerun(key, _replace_local((consumer, slot), lambda args, out: out)),
                             lambda c=consumer, s=slot, i=inp:
                             f"in {_step_words(c)}, your answer multiplies by the activation "
-                            f"{_said(c)} = {c.op.name}({_said(i)}) itself, where its derivative "
+                            f"{_said(c)} = {_source(c) or c.op.name + '(' + _said(i) + ')'} itself, "
+                            f"where its derivative "
                             f"{_derivative(c, i)} = {_symbolic_words(c, s)} belongs")
     yield from _missing_paths(solution, key, edges)
     for consumer, slot, inp in elementwise_edges:
@@ -364,8 +380,8 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
         yield Candidate("missing-factor",
                         _rerun(key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1))),
                         lambda c=consumer, s=slot, i=inp:
-                        f"your answer leaves out {_derivative(c, i)} = {_symbolic_words(c, s)}"
-                        f" = {number(_local(c, s, values))}, in {_step_words(c)}")
+                        f"your answer leaves out {_derivative(c, i)} = {_local_words(c, s, values)}, "
+                        f"in {_step_words(c)}")
         symbolic = consumer.local_symbolic(slot)
         coefficient, _ = symbolic.as_coeff_Mul()
         if coefficient.is_Number and coefficient not in (1, -1) and symbolic != coefficient:
