@@ -24,7 +24,8 @@ from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
-from backprop_cli.grading.diagnosis import Replay, StudentWork, candidates
+from backprop_cli.grading.diagnosis import candidates
+from backprop_cli.grading.replay import Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
