@@ -20,7 +20,19 @@ from backprop_cli.autodiff.tensor import Value
 from backprop_cli.explain.trace import number
 
 
-_ATOMIC = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\(.*\))?|[0-9./]+")
+_NAME_OR_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(\(.*\))?|[0-9.]+")
+
+
+def _atomic(text: str) -> bool:
+    """A name, a number or one call (``log(p)``, not ``sin(x) + cos(y)``): no parentheses needed."""
+    if not _NAME_OR_CALL.fullmatch(text):
+        return False
+    depth = 0
+    for i, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and c == ")" and i != len(text) - 1:
+            return False  # the call's parenthesis closes before the end
+    return True
 
 
 def source(node: Node) -> str | None:
@@ -40,7 +52,7 @@ def said(node: Node) -> str:
     text = source(node)
     if text is None:
         return f"part of step {node.step}"
-    return text if _ATOMIC.fullmatch(text) else f"({text})"
+    return text if _atomic(text) else f"({text})"
 
 
 def step_words(node: Node) -> str:
