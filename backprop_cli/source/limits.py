@@ -26,6 +26,9 @@ class Limits:
     answer_seconds: float = 2.0  # grading one answer (reading, comparing, diagnosing, tracing)
     load_seconds: float = 10.0  # reading and solving one exercise file
     memory_mb: int = 4096  # address space grading may add to what the worker already maps
+    proof_seconds: float = 15.0  # validate: each of sympy.diff and finite differences, per exercise
+    proof_max_nodes: int = 20000  # validate: a composed expression larger than this skips sympy.diff
+    proof_max_entries: int = 100  # validate: entries of one gradient checked (spread over the tensor)
 
 
 DEFAULT = Limits()
