@@ -224,6 +224,10 @@ class Variant:
     tries: int  # draws it took to meet the constraints
 
 
+class Unsatisfied(BackpropError):
+    """No draw met the constraints (and gave a defined exercise) within MAX_TRIES."""
+
+
 def draw(template: Template, student: str, exercise_id: str, salt: str, build: Build,
          limits: Limits = DEFAULT) -> Variant:
     """Draw until the constraints hold and the exercise is defined (at most MAX_TRIES draws)."""
@@ -251,7 +255,7 @@ def draw(template: Template, student: str, exercise_id: str, salt: str, build: B
     message = (f"no variant for student '{student}' met the constraints and was defined in "
                f"{MAX_TRIES} draws")
     last = f"; the last undefined draw: {failed[0].message}" if failed else ""
-    raise BackpropError(Problem(message + last, where, "widen the generators' ranges or relax 'where'"))
+    raise Unsatisfied(Problem(message + last, where, "widen the generators' ranges or relax 'where'"))
 
 
 def template_problem(template: Template) -> Problem:

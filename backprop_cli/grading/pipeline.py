@@ -66,24 +66,25 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
 
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
-              skip: Skips) -> runner.Outcome:
+              skip: Skips, salt: str | None = None) -> runner.Outcome:
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
-    report = grade_file(path, mapping, exercise_id, limits, watch, skip)
+    report = grade_file(path, mapping, exercise_id, limits, watch, skip, salt)
     return summarize(report, watch, skip), report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
-          bounded: bool = True) -> CheckRun:
-    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory."""
-    grade = functools.partial(_grade_with, answers, limits)
+          bounded: bool = True, salt: str | None = None) -> CheckRun:
+    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
+    With ``salt``, each file must be a student's variant, unedited but for its answers."""
+    grade = functools.partial(_grade_with, answers, limits, salt)
     outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
 
-def _grade_with(answers: Answers | None, limits: Limits, path: str, watch: Watch,
+def _grade_with(answers: Answers | None, limits: Limits, salt: str | None, path: str, watch: Watch,
                 skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip)
+    return check_one(path, answers, limits, watch, skip, salt)
 
 
 def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[tuple[Key, object]]]:

@@ -277,14 +277,16 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
-               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
+               salt: str | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with
+    ``salt`` the file must be a student's variant whose givens were not edited.
     """
     report = Report(path)
     try:
-        exercise = load_exercise(path, limits)
+        exercise = load_exercise(path, limits, salt=salt)
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
