@@ -23,6 +23,7 @@ from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import equal, exact_text, sign_of
 from backprop_cli.autodiff.tensor import Value, as_scalar, broadcast_shape, entries, is_tensor, shape
 from backprop_cli.exercise.asks import Form
+from backprop_cli.exercise.generators import units_text
 from backprop_cli.exercise.keys import GradKey
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.grading.solver import Solution
@@ -151,16 +152,27 @@ def _terminates(q: int) -> bool:
     return q == 1
 
 
+def _places(q: sp.Rational) -> int | None:
+    """Decimal places that write ``q`` exactly, or None when its expansion does not end."""
+    if not _terminates(q.q):
+        return None
+    places = 0
+    while (q * 10**places).q != 1:
+        places += 1
+    return places
+
+
 def exact_digits(q: sp.Rational) -> int:
     """Digits needed to write a rational exactly: as a decimal if it ends, else as p/q."""
-    if q.is_Integer:
-        return len(str(abs(q.p)))
-    if _terminates(q.q):
-        places = 0
-        while (q * 10**places).q != 1:
-            places += 1
-        return len(str(abs((q * 10**places).p)))  # 0.4096 -> 4096: four digits
-    return len(str(abs(q.p))) + len(str(q.q))
+    places = _places(q)
+    if places is None:
+        return len(str(abs(q.p))) + len(str(q.q))
+    return len(str(abs((q * 10**places).p)))  # 0.4096 -> 4096: four digits
+
+
+def exact_words(q: sp.Rational) -> str:
+    places = _places(q)
+    return exact_text(q) if places is None else units_text(int(q * 10**places), places)
 
 
 def _unwieldy(exercise: Exercise, solution: Solution) -> list[Finding]:
@@ -177,7 +189,7 @@ def _unwieldy(exercise: Exercise, solution: Solution) -> list[Finding]:
         digits = exact_digits(longest)
         if digits > UNWIELDY_DIGITS:
             found.append(warning(Code.UNWIELDY, ask.where.problem(
-                f"the exact answer to '{ask.key}' needs {digits} digits ({exact_text(longest)}): the "
+                f"the exact answer to '{ask.key}' needs {digits} digits ({exact_words(longest)}): the "
                 "decimal givens make exact answers long to write",
                 "rounder givens keep them short; decimal answers are graded within the tolerance")))
     return found

@@ -74,14 +74,14 @@ def validate_file(path: str | os.PathLike, limits: Limits = DEFAULT) -> FileVali
         if template is not None and template.makes_variants:
             return _validate_template(name, root, template, limits)
         exercise = exercise_from_tree(root, name, Path(path).stem, limits)
-    except BackpropError as err:
+        proofs, findings = prove(exercise, Solution(exercise), limits)
+        outcomes, failures = run_tests(root, exercise, limits)
+        findings += lint(exercise) + failures
+    except BackpropError as err:  # unreadable, or e.g. a derivative undefined at the given values
         return FileValidation(name, findings=tuple(error(Code.FORMAT, p) for p in err.problems))
     except Exception as err:  # a bug must not cost the other files their validation
         return FileValidation(name, findings=(error(Code.FORMAT, Problem(
             f"internal error while validating {name}: {type(err).__name__}: {err} (please report this)")),))
-    proofs, findings = prove(exercise, Solution(exercise), limits)
-    outcomes, failures = run_tests(root, exercise, limits)
-    findings += lint(exercise) + failures
     return _result(name, exercise, findings, proofs, outcomes)
 
 

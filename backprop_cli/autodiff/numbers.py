@@ -139,6 +139,8 @@ def _approx(e: sp.Expr, memo: dict):
         return memo[e]
     if e.is_Rational:
         out = mpmath.mpf(e.p) / e.q
+    elif e.is_Float:  # finite differences run the forward rules on floats
+        out = mpmath.mpf(e._mpf_)
     elif e.is_Add:
         out = mpmath.fsum(_approx(a, memo) for a in e.args)
     elif e.is_Mul:

@@ -68,16 +68,16 @@ class Generator:
         k = stream.below(self.count)
         if self.kind == "choice":
             return self.choices[k]
-        return _generated(self.node, _units_text(self.low + k, self.places))
+        return _generated(self.node, units_text(self.low + k, self.places))
 
     def describe(self) -> str:
         if self.kind == "choice":
             return f"one of {len(self.choices)} choices"
-        low, high = _units_text(self.low, self.places), _units_text(self.high, self.places)
+        low, high = units_text(self.low, self.places), units_text(self.high, self.places)
         return f"{'a whole number' if self.kind == 'int' else 'a decimal'} from {low} to {high}"
 
 
-def _units_text(units: int, places: int) -> str:
+def units_text(units: int, places: int) -> str:
     """``-7`` units of 0.1 is '-0.7'; places 0 is a whole number."""
     if places == 0:
         return str(units)
