@@ -17,19 +17,18 @@ from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence
 WIDTH = 100
 _FLOW_PLAIN = re.compile(r"[A-Za-z0-9_.+\-*/^@()]+(?: [A-Za-z0-9_.+\-*/^@()]+)*")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_/@().+\- ]*")
-_PRINTABLE = re.compile("[\t\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters written as themselves (YAML's printable set, less the line breaks \x85 \u2028 \u2029).
+_PRINTABLE = re.compile("[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x85": "\\N",
+            "\u2028": "\\L", "\u2029": "\\P"}
 
 
 def quoted(text: str) -> str:
     """A YAML double-quoted scalar holding exactly ``text``."""
     out = []
     for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
         elif _PRINTABLE.fullmatch(ch):
             out.append(ch)
         else:
