@@ -259,3 +259,22 @@ def test_json_document(tmp_path):
                                "relative_error": key["entries"][0]["relative_error"], "agrees": True}]
     assert not bad["readable"] and bad["errors"][0]["code"] == "format"
     assert bad["errors"][0]["line"] == 3 and "unknown name 'x'" in bad["errors"][0]["message"]
+
+
+def test_someone_elses_timer_survives_the_proof():
+    """A timer set by the caller (a test runner's timeout, say) is given back, minus the time spent."""
+    import signal
+
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no interval timers here")
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *args: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1000)
+        prove(load_exercise(LINEAR))
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < left <= 1000
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == []
