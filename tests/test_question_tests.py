@@ -159,3 +159,10 @@ def test_reading_refuses_a_test_of_an_unasked_key(tmp_path):
     with pytest.raises(BackpropError) as err:
         read_tests(load_file(path), load_exercise(path))
     assert "'r', which is not asked" in str(err.value)
+
+
+def test_the_number_of_tests_is_bounded(tmp_path):
+    path = write(tmp_path, "  - answers: key\n    expect: all-correct\n" * 201)
+    result = invoke("validate", path)
+    assert result.exit_code == 2
+    assert at(path, 12, "- answers") + "an exercise has at most 200 question tests (this one has 201)" in result.stderr

@@ -290,3 +290,18 @@ def test_the_shipped_template_validates_cleanly():
     result = invoke("validate", "--strict", TEMPLATE)
     assert result.exit_code == 0, result.stderr
     assert "4 question tests pass; 8 sampled variants" in result.stdout
+
+
+def test_drawing_is_bounded_in_time():
+    from dataclasses import replace
+
+    from backprop_cli.exercise.load import builder
+    from backprop_cli.exercise.variants import Unsatisfied, draw, read_template
+    from backprop_cli.source.limits import DEFAULT
+    from backprop_cli.source.yamlsrc import load_file
+
+    limits = replace(DEFAULT, load_seconds=0)
+    template = read_template(load_file(TEMPLATE))
+    with pytest.raises(Unsatisfied) as err:
+        draw(template, "alice", "linear-model-variant", SALT, builder(str(TEMPLATE), "t", limits), limits)
+    assert "no variant for student 'alice' was found in 0 s (0 draws)" in str(err.value)

@@ -34,6 +34,7 @@ from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, node_problem
 
 FIELDS = ("name", "answers", "expect")
+MAX_TESTS = 200  # question tests in one exercise (each grades a set of answers)
 KEY = "key"  # answers: key -- the solved answers
 ALL_CORRECT = "all-correct"
 # The codes SPEC.md names; a test expecting another is a typo.
@@ -75,6 +76,9 @@ def read_tests(root: YNode, exercise: Exercise) -> list[QuestionTest]:
     if not isinstance(node, YSequence):
         raise BackpropError(node_problem(node, "'tests' must be a list of question tests",
                                          "each test has 'name', 'answers' and 'expect'"))
+    if len(node.items) > MAX_TESTS:
+        raise BackpropError(node_problem(node, f"an exercise has at most {MAX_TESTS} question tests "
+                                               f"(this one has {len(node.items)})"))
     asked = {ask.answer_key for ask in exercise.asks}
     tests, problems = [], []
     for i, item in enumerate(node.items):

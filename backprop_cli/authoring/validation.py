@@ -104,8 +104,9 @@ def _validate_template(name: str, root: YMapping, template, limits: Limits) -> F
     for student in SAMPLE_STUDENTS:  # a broken template raises here, whatever is drawn
         try:
             variants.append(draw(template, student, ident, "", build, limits))
-        except Unsatisfied as err:
+        except Unsatisfied as err:  # one student without a variant is enough to report
             unmet.append(error(Code.VARIANT, err.problems[0]))
+            break
     if not variants:
         return FileValidation(name, ident, findings=tuple(unmet[:1]), variants=len(SAMPLE_STUDENTS))
     merged: dict[tuple, list] = {}

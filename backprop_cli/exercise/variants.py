@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -232,12 +233,18 @@ def draw(template: Template, student: str, exercise_id: str, salt: str, build: B
          limits: Limits = DEFAULT) -> Variant:
     """Draw until the constraints hold and the exercise is defined (at most MAX_TRIES draws)."""
     stream = Stream(seed_of(student, exercise_id, salt))
+    deadline = time.monotonic() + limits.load_seconds  # each draw is bounded; so is their number
     fixed = template.fixed_values(limits)
     givens = set(fixed) | set(template.generators)
     early = [c for c in template.constraints if c.names <= givens]
     late = [c for c in template.constraints if not c.names <= givens]
     failed: list[Problem] = []
     for attempt in range(1, MAX_TRIES + 1):
+        if time.monotonic() > deadline:
+            raise Unsatisfied(Problem(f"no variant for student '{student}' was found in "
+                                      f"{limits.load_seconds:g} s ({attempt - 1} draws)",
+                                      template.constraints[0].where.location if template.constraints else None,
+                                      "relax 'where', or make the exercise quicker to compute"))
         picks = {name: g.draw(stream) for name, g in template.generators.items()}
         values = {**fixed, **{name: read_value(node, name, limits) for name, node in picks.items()}}
         if not all(c.holds(values, limits) for c in early):
