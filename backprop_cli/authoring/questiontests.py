@@ -164,9 +164,9 @@ def _status(node: YNode, name: str) -> Status:
 
 # ------------------------------------------------------------------ running
 
-def solved_answers(exercise: Exercise, at: YNode) -> YMapping:
+def solved_answers(exercise: Exercise, at: YNode, solution: Solution | None = None) -> YMapping:
     """The exercise's own key as an answers mapping (what ``answers: key`` means)."""
-    solution = Solution(exercise)
+    solution = solution or Solution(exercise)
     items = []
     for ask in exercise.asks:
         if ask.form is Form.FORMULA:
@@ -198,9 +198,11 @@ def _expected_words(expect: Expectation) -> str:
     return expect.status.value + (f" [{expect.diagnosis}]" if expect.diagnosis else " with no diagnosis")
 
 
-def run_test(test: QuestionTest, exercise: Exercise, limits: Limits = DEFAULT) -> TestOutcome:
-    answers = test.answers if test.answers is not None else solved_answers(exercise, test.answers_node)
-    report = grade(exercise, answers, limits)
+def run_test(test: QuestionTest, exercise: Exercise, limits: Limits = DEFAULT,
+             solution: Solution | None = None) -> TestOutcome:
+    solution = solution or Solution(exercise)
+    answers = test.answers if test.answers is not None else solved_answers(exercise, test.answers_node, solution)
+    report = grade(exercise, answers, limits, solution=solution)
     failures = []
     if test.expect is None:
         for verdict in report.items:
@@ -220,12 +222,13 @@ def run_test(test: QuestionTest, exercise: Exercise, limits: Limits = DEFAULT) -
     return TestOutcome(test.name, not failures, tuple(failures))
 
 
-def run_tests(root: YNode, exercise: Exercise,
-              limits: Limits = DEFAULT) -> tuple[list[TestOutcome], list[Finding]]:
+def run_tests(root: YNode, exercise: Exercise, limits: Limits = DEFAULT,
+              solution: Solution | None = None) -> tuple[list[TestOutcome], list[Finding]]:
     """Every question test of the file, graded against ``exercise``; a finding per failure."""
     try:
         tests = read_tests(root, exercise)
     except BackpropError as err:
         return [], [error(Code.QUESTION_TEST, p) for p in err.problems]
-    outcomes = [run_test(t, exercise, limits) for t in tests]
+    solution = solution or Solution(exercise)
+    outcomes = [run_test(t, exercise, limits, solution) for t in tests]
     return outcomes, [error(Code.QUESTION_TEST, p) for o in outcomes for p in o.failures]

@@ -74,9 +74,10 @@ def validate_file(path: str | os.PathLike, limits: Limits = DEFAULT) -> FileVali
         if template is not None and template.makes_variants:
             return _validate_template(name, root, template, limits)
         exercise = exercise_from_tree(root, name, Path(path).stem, limits)
-        proofs, findings = prove(exercise, Solution(exercise), limits)
-        outcomes, failures = run_tests(root, exercise, limits)
-        findings += lint(exercise) + failures
+        solution = Solution(exercise)  # one set of backward passes for the proof, lint and tests
+        proofs, findings = prove(exercise, solution, limits)
+        outcomes, failures = run_tests(root, exercise, limits, solution)
+        findings += lint(exercise, solution) + failures
     except BackpropError as err:  # unreadable, or e.g. a derivative undefined at the given values
         return FileValidation(name, findings=tuple(error(Code.FORMAT, p) for p in err.problems))
     except Exception as err:  # a bug must not cost the other files their validation
@@ -112,12 +113,13 @@ def _validate_template(name: str, root: YMapping, template, limits: Limits) -> F
     merged: dict[tuple, list] = {}
     proofs, runs = [], []
     for k, variant in enumerate(variants):
-        found = lint(variant.exercise)
+        solution = Solution(variant.exercise)
+        found = lint(variant.exercise, solution)
         if k < PROVED_VARIANTS:
-            proved, wrong = prove(variant.exercise, Solution(variant.exercise), limits)
+            proved, wrong = prove(variant.exercise, solution, limits)
             proofs += proved if k == 0 else []
             found += wrong
-        tested, failures = run_tests(variant.root, variant.exercise, limits)
+        tested, failures = run_tests(variant.root, variant.exercise, limits, solution)
         runs.append(tested)
         for finding in found + failures:
             key = (finding.code, finding.problem.location, finding.problem.message)

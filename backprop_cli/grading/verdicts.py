@@ -122,15 +122,17 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str
 
 
 def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT,
-          watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+          watch: Watch = no_watch, skip: Skips | None = None, solution: Solution | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
     ``watch(label)`` is called as work on each item starts (the sandbox times
     items by it); items in ``skip`` are not graded but marked invalid with the
     reason given (an answer that exceeded its time or memory limit earlier).
+    ``solution`` shares backward passes and training runs between gradings of
+    one exercise (question tests grade several answer sets).
     """
     skip = skip or {}
-    solution = Solution(exercise)
+    solution = solution or Solution(exercise)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
