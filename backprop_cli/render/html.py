@@ -24,27 +24,27 @@ if TYPE_CHECKING:
     from backprop_cli.grading.results import Explanation, FileResult
 
 PAGE_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
+.backprop { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
   color: #1f2328; max-width: 80rem; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-pre, code, td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-pre.prompt { white-space: pre-wrap; background: #f6f8fa; padding: .8rem; border-radius: 6px; }
-.scroll { overflow: auto; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
-.legend { color: #57606a; font-size: .9rem; }
-.legend .val { color: #1a7f37; } .legend .grad { color: #cf222e; }
-aside.entry { background: #f6f8fa; border: 1px solid #d0d7de;
+.backprop h1 { font-size: 1.5rem; } .backprop h2 { font-size: 1.2rem; margin-top: 2rem; }
+.backprop pre, .backprop code, .backprop td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.backprop pre.prompt { white-space: pre-wrap; background: #f6f8fa; padding: .8rem; border-radius: 6px; }
+.backprop .scroll { overflow: auto; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
+.backprop .legend { color: #57606a; font-size: .9rem; }
+.backprop .legend .val { color: #1a7f37; } .backprop .legend .grad { color: #cf222e; }
+.backprop aside.entry { background: #f6f8fa; border: 1px solid #d0d7de;
   border-radius: 6px; padding: .6rem .8rem; margin-top: .6rem; min-height: 2.5rem; }
-aside.entry pre { margin: .3rem 0 0; white-space: pre-wrap; }
-table { border-collapse: collapse; margin: .5rem 0; }
-th, td { border-bottom: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
-td.mono { white-space: pre-wrap; max-width: 40rem; }
-.steps pre { margin: .2rem 0 .6rem; padding: .4rem .6rem; border-left: 3px solid #d0d7de; }
-.steps pre.lit, tr.lit { background: #fbefff; border-left-color: #8250df; }
-tr.correct td.status { color: #1a7f37; } tr.wrong td.status { color: #cf222e; font-weight: bold; }
-tr.first-wrong, section.first-wrong { background: #ffebe9; }
-section.first-wrong { padding: .3rem .8rem; border-left: 4px solid #cf222e; }
-.note { color: #57606a; font-style: italic; }
-.score { font-size: 1.1rem; font-weight: bold; }
+.backprop aside.entry pre { margin: .3rem 0 0; white-space: pre-wrap; }
+.backprop table { border-collapse: collapse; margin: .5rem 0; }
+.backprop th, .backprop td { border-bottom: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+.backprop td.mono { white-space: pre-wrap; max-width: 40rem; }
+.backprop .steps pre { margin: .2rem 0 .6rem; padding: .4rem .6rem; border-left: 3px solid #d0d7de; }
+.backprop .steps pre.lit, .backprop tr.lit { background: #fbefff; border-left-color: #8250df; }
+.backprop tr.correct td.status { color: #1a7f37; } .backprop tr.wrong td.status { color: #cf222e; font-weight: bold; }
+.backprop tr.first-wrong, .backprop section.first-wrong { background: #ffebe9; }
+.backprop section.first-wrong { padding: .3rem .8rem; border-left: 4px solid #cf222e; }
+.backprop .note { color: #57606a; font-style: italic; }
+.backprop .score { font-size: 1.1rem; font-weight: bold; }
 """.strip()
 
 # Pointing at a box lights up its paths (its data-reach) and shows its entry in the aside.
@@ -103,6 +103,7 @@ def _page(title: str, body: list[str], fragment: bool) -> str:
     script = f"<script>{SCRIPT}</script>"
     if fragment:
         return "\n".join([f'<div class="backprop">{style}', *body, script, "</div>"])
+    body = ['<div class="backprop">', *body, "</div>"]
     return "\n".join(['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8">',
                       '<meta name="viewport" content="width=device-width, initial-scale=1">',
                       f"<title>{escape(title)}</title>", style, "</head>", "<body>", *body, script,
