@@ -74,19 +74,43 @@ def test_importing_the_package_stays_cheap():
     assert done.returncode == 0, done.stderr
 
 
-def test_notebook_api_returns_the_records_with_html():
+def test_notebook_api_returns_the_records_and_their_pages():
     from backprop_cli import check, explanation, load
+    from backprop_cli.api import page
     from backprop_cli.grading.pipeline import CheckRun
     from backprop_cli.grading.results import Explanation, FileResult
 
     exercise = load(LINEAR)
     shown = explanation(exercise, wrt="w")
     assert isinstance(shown, Explanation) and shown.picture is not None and shown.picture.wrt == "w"
-    html = shown._repr_html_()
+    html = page(shown)
     assert html.startswith('<div class="backprop">') and "<svg" in html and "<!DOCTYPE" not in html
-    assert 'id="bp' in html  # ids are prefixed: a notebook shows many pages in one document
+    assert 'id="bp' in html and page(shown) != html  # fresh ids: a notebook is one document
     result = check(LINEAR, bounded=False)
     assert isinstance(result, FileResult) and result.picture is not None
-    assert "Score: 0/8" in result._repr_html_()  # the file has no answers yet
+    assert "Score: 0/8" in page(result)  # the file has no answers yet
     run = check([LINEAR, ROOT / "exercises" / "fan-out.yaml"], bounded=False)
-    assert isinstance(run, CheckRun) and run._repr_html_().count("<svg") == 2
+    assert isinstance(run, CheckRun) and page(run).count("<svg") == 2
+
+
+def test_a_running_ipython_is_taught_to_draw_the_records():
+    from backprop_cli.api import page, show_in_ipython
+    from backprop_cli.grading.pipeline import CheckRun
+    from backprop_cli.grading.results import Explanation, FileResult
+
+    class Formatter:
+        def __init__(self):
+            self.types = {}
+
+        def for_type(self, kind, function):
+            self.types[kind] = function
+
+    class Shell:
+        def __init__(self):
+            self.html = Formatter()
+            self.display_formatter = type("Display", (), {"formatters": {"text/html": self.html}})()
+
+    shell = Shell()
+    assert show_in_ipython(shell)
+    assert shell.html.types == {FileResult: page, CheckRun: page, Explanation: page}
+    assert not show_in_ipython() or "IPython" in sys.modules  # outside IPython: nothing to do

@@ -55,11 +55,6 @@ class CheckRun:
     def max_score(self) -> float:
         return sum(r.max_score for r in self.results)
 
-    def _repr_html_(self) -> str:
-        from backprop_cli.render.html import check_page, notebook_prefix
-
-        return check_page(self.results, fragment=True, prefix=notebook_prefix())
-
 
 def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
     """Read an answers file (``key: answer`` lines, optionally ``exercise: ID``)."""

@@ -59,11 +59,6 @@ class FileResult:
     def ok(self) -> bool:
         return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
-    def _repr_html_(self) -> str:
-        from backprop_cli.render.html import check_page, notebook_prefix
-
-        return check_page([self], fragment=True, prefix=notebook_prefix())
-
 
 @dataclass(frozen=True)
 class Explanation:
@@ -74,11 +69,6 @@ class Explanation:
     trace: Trace
     picture: Picture | None = None
     picture_note: str | None = None  # why there is no picture
-
-    def _repr_html_(self) -> str:
-        from backprop_cli.render.html import explain_page, notebook_prefix
-
-        return explain_page(self, fragment=True, prefix=notebook_prefix())
 
 
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
