@@ -9,7 +9,7 @@ import click
 from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
                                      print_problems)
 
-FORMATS = ["text", "json"]
+FORMATS = ["text", "json", "html"]
 
 
 @click.command()
@@ -47,13 +47,18 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
         except BackpropError as err:
             print_problems(err.problems)
             sys.exit(EXIT_UNUSABLE)
-    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit), salt=salt)
+    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit),
+                         pictures=fmt == "html", salt=salt)
     if debug_enabled() and run.crashes:
         raise run.crashes[0]
     if fmt == "json":
         from backprop_cli.render.jsonout import check_document, dumps
 
         click.echo(dumps(check_document(run.results)))
+    elif fmt == "html":
+        from backprop_cli.render.html import check_page
+
+        click.echo(check_page(run.results), nl=False)
     else:
         _print_text(run, color)
     sys.exit(run.exit_code)

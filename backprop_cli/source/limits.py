@@ -21,6 +21,7 @@ class Limits:
     max_power_exponent: int = 1000  # |n| in a ** n when both sides are numbers
     max_number_bits: int = 12000  # numerator or denominator of an exact rational (about 3600 digits)
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
+    max_picture_nodes: int = 400  # nodes of a graph that is drawn (explain's pictures, HTML reports)
     max_tensor_entries: int = 10000  # entries of one tensor value or answer
     max_train_steps: int = 50  # updates in one `train` block
     answer_seconds: float = 2.0  # grading one answer (reading, comparing, diagnosing, tracing)
