@@ -10,7 +10,7 @@ must be satisfiable, and each sampled variant is linted and tested.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from backprop_cli.authoring.findings import Code, Finding, Severity, error
