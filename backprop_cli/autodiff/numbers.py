@@ -199,7 +199,7 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
 _MEMOS: dict[int, dict] = {}  # one memo per precision, shared by every call in a run
 
 
-def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
+def approx(value: sp.Expr, digits: int, at: dict | None = None) -> mpmath.mpf:
     """A real number to about ``digits`` digits, evaluating shared subexpressions once.
 
     The exact values of a network share subexpressions (each activation
@@ -207,12 +207,19 @@ def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
     and again; this walks the DAG with a memo, at a working precision with
     margin to spare for cancellation.  The memo is kept for the run, one per
     precision, so printing every entry of a network's gradients walks the
-    shared values once, not once per entry.
+    shared values once, not once per entry.  ``at`` gives symbols their values
+    (an expression over symbols, evaluated at a point); such a call has a memo
+    of its own, since its values hold only at that point.
     """
-    memo = _MEMOS.setdefault(digits, {})
-    if len(memo) > _MEMO_LIMIT:
-        memo.clear()
+    if at:
+        memo: dict = {}
+    else:
+        memo = _MEMOS.setdefault(digits, {})
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
     with mpmath.workdps(digits + 30):
+        for symbol, number in (at or {}).items():
+            memo[symbol] = _approx(number, {})  # by equality: a symbol is one atom, cheap to compare
         return +_approx(value, memo)
 
 
@@ -220,9 +227,11 @@ def _approx(e: sp.Expr, memo: dict):
     hit = memo.get(id(e))  # by identity, as identity_cache and for the same reason
     if hit is not None and hit[0] is e:
         return hit[1]
+    if e.is_Symbol and e in memo:
+        return memo[e]
     if e.is_Rational:
         out = mpmath.mpf(e.p) / e.q
-    elif e.is_Float:
+    elif e.is_Float:  # floats: replayed mistakes, and finite differences
         out = mpmath.mpf(e._mpf_)
     elif e.is_Add:
         out = mpmath.fsum(_approx(a, memo) for a in e.args)
@@ -234,6 +243,9 @@ def _approx(e: sp.Expr, memo: dict):
                                       else _approx(exponent, memo))
     elif e.func in _MPMATH:
         out = _MPMATH[e.func](_approx(e.args[0], memo))
+    elif isinstance(e, sp.Heaviside):  # a relu's or max's derivative; the second argument is H(0)
+        x, at_zero = _approx(e.args[0], memo), e.args[1] if len(e.args) > 1 else sp.S.Half
+        out = mpmath.mpf(1 if x > 0 else 0) if x != 0 else _approx(at_zero, memo)
     elif isinstance(e, (sp.Max, sp.Min)):
         out = (max if isinstance(e, sp.Max) else min)(_approx(a, memo) for a in e.args)
     elif e is sp.pi:

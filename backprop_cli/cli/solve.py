@@ -21,12 +21,12 @@ def solve(file: str, every: bool, fmt: str) -> None:
     """
     from backprop_cli.grading import pipeline
 
-    exercise, solved = pipeline.solve(file, every)
+    solved = pipeline.solve(file, every)
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps, solved_document
 
-        click.echo(dumps(solved_document(solved)))
+        click.echo(dumps(solved_document(solved.keys)))
     else:
         from backprop_cli.render.keyfile import answers_yaml
 
-        click.echo(answers_yaml(solved, exercise.id), nl=False)
+        click.echo(answers_yaml(solved.keys, solved.exercise.id), nl=False)

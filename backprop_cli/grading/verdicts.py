@@ -125,15 +125,17 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str
 
 
 def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT,
-          watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+          watch: Watch = no_watch, skip: Skips | None = None, solution: Solution | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
     ``watch(label)`` is called as work on each item starts (the sandbox times
     items by it); items in ``skip`` are not graded but marked invalid with the
     reason given (an answer that exceeded its time or memory limit earlier).
+    ``solution`` shares backward passes and training runs between gradings of
+    one exercise (question tests grade several answer sets).
     """
     skip = skip or {}
-    solution = Solution(exercise)
+    solution = solution or Solution(exercise)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
@@ -348,21 +350,22 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
                limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
-               unusable: Problem | None = None) -> Report:
+               salt: str | None = None, unusable: Problem | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any; ``unusable`` says
-    why the answers cannot be graded at all (an answers file that cannot be read).  When the
-    file cannot be graded but its exercise is known (only its ``answers:`` block is broken,
-    the answers are for another exercise, or cannot be read), the report keeps the exercise,
-    so that its points still count in the total.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with ``salt`` the
+    file must be a student's variant whose givens were not edited; ``unusable`` says why the
+    answers cannot be graded at all (an answers file that cannot be read).  When the file
+    cannot be graded but its exercise is known (only its ``answers:`` block is broken, the
+    answers are for another exercise, or cannot be read), the report keeps the exercise, so
+    that its points still count in the total.
     """
     report = Report(path)
     try:
         try:
-            report.exercise = load_exercise(path, limits)
+            report.exercise = load_exercise(path, limits, salt=salt)
         except BackpropError as err:
-            report.exercise, err = exercise_part(path, err, limits) or (None, err)
+            report.exercise, err = exercise_part(path, err, limits, salt) or (None, err)
             raise err from None
         if unusable is not None:
             raise BackpropError(unusable)
