@@ -262,13 +262,14 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
                        {v.key for v in readable if v.status is Status.INCORRECT},
                        {v.key: _written(v.answer) for v in readable})
     formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
-    replays = (Replay(solution, work, exact=False), Replay(solution, work, exact=True))
+    replays = None  # made for the first wrong answer: converting every value costs a walk
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
         watch(Phase.ANSWER, verdict.label)
         if (Phase.ANSWER, verdict.label) in skip:
             continue
+        replays = replays or (Replay(solution, work, exact=False), Replay(solution, work, exact=True))
         match = _diagnose(verdict, solution, work, *replays)
         if match is not None:
             verdict.diagnosis, verdict.feedback = match
@@ -304,7 +305,7 @@ def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork, near: Rep
             if _near(verdict.grid, candidate.make(near), ex) and \
                     _matches(verdict.grid, candidate.make(exact), ex):
                 return candidate.code, candidate.feedback
-        except BackpropError:
+        except (BackpropError, ValueError, ArithmeticError):
             continue  # a replayed mistake that leaves a function's domain matches nothing
     if _matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
