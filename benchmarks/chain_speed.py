@@ -75,7 +75,7 @@ def chain_yaml(given: dict, steps: list, extra: str = "") -> str:
     return "\n".join(lines) + "\n" + extra
 
 
-class OutOfTime(Exception):
+class OutOfTime(BaseException):  # not an Exception: library code that catches those must not swallow it
     pass
 
 
