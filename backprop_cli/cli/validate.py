@@ -14,7 +14,7 @@ from backprop_cli.cli.common import EXIT_OK, EXIT_UNUSABLE, friendly_errors, pri
 @friendly_errors
 def validate(files: tuple[str, ...]) -> None:
     """Check each exercise FILE: format, names, expressions, domains and asks."""
-    from backprop_cli.source.errors import BackpropError
+    from backprop_cli.source.errors import BackpropError, one_line
     from backprop_cli.autodiff.graph import Role
     from backprop_cli.grading import pipeline
 
@@ -27,5 +27,5 @@ def validate(files: tuple[str, ...]) -> None:
             print_problems(err.problems)
             continue
         steps = sum(1 for n in exercise.graph.nodes if n.role is Role.STEP)
-        click.echo(f"{path}: ok ({steps} steps, {len(exercise.asks)} asked)")
+        click.echo(one_line(f"{path}: ok ({steps} steps, {len(exercise.asks)} asked)"))
     sys.exit(EXIT_UNUSABLE if failed else EXIT_OK)

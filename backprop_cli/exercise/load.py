@@ -22,7 +22,7 @@ from backprop_cli.exercise.asks import BROKEN_TRAINING, read_asks
 from backprop_cli.exercise.build import Collector, assemble
 from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
-                                           scalar_of, where_of)
+                                           read_amount, refuse_long, scalar_of, where_of)
 from backprop_cli.source.errors import BackpropError
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
@@ -40,7 +40,12 @@ _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 def load_exercise(path: str | os.PathLike, limits: Limits = DEFAULT,
                   display_name: str | None = None) -> Exercise:
-    root = load_file(path, limits, display_name)
+    return exercise_from(load_file(path, limits, display_name), path, limits, display_name)
+
+
+def exercise_from(root: YNode, path: str | os.PathLike, limits: Limits = DEFAULT,
+                  display_name: str | None = None) -> Exercise:
+    """The exercise in a file already read as YAML (``path`` names it and gives the default id)."""
     name = display_name or str(path)
     return _Reader(root, name, Path(path).stem, limits).read()
 
@@ -197,10 +202,7 @@ class _Reader:
             if key.text not in ("rel", "abs"):
                 raise BackpropError(node_problem(key, f"unknown tolerance '{key.text}'",
                                                  "tolerance has 'rel' and 'abs'"))
-            number = constant(value, f"tolerance {key.text}", self.limits)
-            if number < 0:
-                raise BackpropError(node_problem(value, "a tolerance cannot be negative"))
-            parts[key.text] = number
+            parts[key.text] = read_amount(value, "a tolerance", self.limits)
         return Tolerance(**parts)
 
     def read_train(self, node: YNode | None, given: "Given") -> Training | None:
@@ -214,6 +216,8 @@ class _Reader:
                 raise BackpropError(node_problem(key, f"unknown train field '{name}'",
                                                  "train has " + ", ".join(TRAIN_FIELDS)))
             if name == "params":
+                if isinstance(value, YSequence):
+                    refuse_long(value, "params", self.limits)
                 items = value.items if isinstance(value, YSequence) else [value]
                 params = tuple(read_text(i, "a param").strip() for i in items)
                 for item, param in zip(items, params):

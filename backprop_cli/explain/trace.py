@@ -16,7 +16,7 @@ import sympy as sp
 
 from backprop_cli.autodiff.engine import Backward, GradLine, Term
 from backprop_cli.autodiff.graph import Node, Role
-from backprop_cli.autodiff.numbers import SHORT, decimal_text, exact_text, is_integer, is_numeric
+from backprop_cli.autodiff.numbers import SHORT, decimal_text, exact_text, is_integer, is_numeric, is_short
 from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
 
 DOT = " · "
@@ -82,8 +82,11 @@ def number(value: Value) -> str:
             return text
         return "≈ [" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
                                  for row in value) + "]"
-    text = exact_text(value)
-    return text if len(text) <= SHORT else "≈ " + decimal_text(value, 10)
+    if is_short(value, 3 * SHORT):  # printing a long exact form only to measure it costs seconds
+        text = exact_text(value)
+        if len(text) <= SHORT:
+            return text
+    return "≈ " + decimal_text(value, 10)
 
 
 def decimal_or_none(value: Value) -> str | None:

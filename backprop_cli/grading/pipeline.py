@@ -70,7 +70,15 @@ def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
     report = grade_file(path, mapping, exercise_id, limits, watch, skip)
-    return summarize(report, watch, skip), report.crash
+    try:
+        result = summarize(report, watch, skip)
+    except MemoryError:
+        raise
+    except Exception as err:  # a bug must not cost the other files their grades
+        error = (f"internal error while reporting on {path}: {type(err).__name__}: {err} "
+                 "(please report this)")
+        return FileResult(path, None, None, error), err
+    return result, report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
-from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
+from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch, skipped, stopped
+from backprop_cli.grading.verdicts import Report, Status, Verdict, failure_words, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
-from backprop_cli.autodiff.numbers import shown
+from backprop_cli.autodiff.numbers import exact_text, shown
+from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
 
 
@@ -30,6 +31,7 @@ class ItemResult:
     message: str | None = None  # why an answer cannot be read, or has the wrong shape
     right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
+    note: str | None = None  # what was cut short (naming the mistake, the explanation), and why
 
 
 @dataclass(frozen=True)
@@ -60,25 +62,51 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
     items, skip = [], skip or {}
+    watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
+    expected = {v.label: None if ex.hide_expected else _shown(v.expected) for v in report.items}
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
-        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        items.append(_item(report, verdict, skipped))
+        items.append(_item(report, verdict, expected[verdict.label], skip))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                       float(report.score), float(report.max_score), [v.label for v in wrong])
 
 
-def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult:
+def _shown(value) -> str | list[list[str]]:
+    """The printed right answer; its exact form when a decimal cannot be worked out (sin(10**10**9))."""
+    if is_tensor(value):
+        return [[_shown(e) for e in row] for row in value]
+    try:
+        return shown(value)
+    except MemoryError:
+        raise
+    except Exception:
+        try:
+            text = exact_text(value)
+        except MemoryError:
+            raise
+        except Exception:
+            text = None
+        return text if text and len(text) <= 200 else "(too large to print)"
+
+
+def _item(report: Report, verdict: Verdict, expected, skip: Skips) -> ItemResult:
     hidden = report.exercise.hide_expected
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
-    trace = _slice(report, verdict) if wrong and not hidden and not skipped else None
+    notes = list(verdict.notes)
+    trace = None
+    if wrong and not hidden and skipped(skip, Phase.ANSWER, verdict.label) is None:
+        why = skipped(skip, Phase.TRACE, verdict.label)
+        if why is not None:
+            notes.append(stopped(Phase.TRACE, why))
+        else:
+            trace = _slice_guarded(report, verdict, notes)
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
         answer=verdict.answer,
-        expected=None if hidden else shown(verdict.expected),
+        expected=expected,
         points=float(verdict.points),
         max_points=float(verdict.max_points),
         # Every classic mistake can be undone to give the right value, so hiding the
@@ -88,7 +116,22 @@ def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
         right_entries=verdict.right_entries,
         trace=trace,
+        note="; ".join(notes) or None,
     )
+
+
+def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace | None:
+    """The trace slice; a failure leaves it out and says so (the grade stands)."""
+    try:
+        return _slice(report, verdict)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the explanation", "worked out")
+        if bug and report.crash is None:
+            report.crash = err
+        notes.append(words)
+        return None
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:

@@ -18,16 +18,16 @@ from backprop_cli.autodiff.numbers import equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.load import exercise_from
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch, skipped, stopped
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing
+from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
 
 
 class Status(str, enum.Enum):
@@ -56,6 +56,7 @@ class Verdict:
     feedback: str | None = None
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
+    notes: list[str] = field(default_factory=list)  # parts of the work that were cut short
 
     @property
     def points(self) -> sp.Expr:
@@ -125,28 +126,66 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
           watch: Watch = no_watch, skip: Skips | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
-    ``watch(label)`` is called as work on each item starts (the sandbox times
-    items by it); items in ``skip`` are not graded but marked invalid with the
-    reason given (an answer that exceeded its time or memory limit earlier).
+    ``watch(phase, label)`` is called as work on each part starts (the sandbox
+    times them by it).  The right answers are worked out first, on the
+    exercise's clock; then each answer on its own.  Parts in ``skip`` are not
+    done again: a stopped answer is invalid with the reason given, a stopped
+    diagnosis leaves the verdict standing.  Whatever goes wrong while grading
+    one answer makes that answer invalid, never the file's error.
     """
     skip = skip or {}
+    watch(Phase.LOADING, "")
     solution = Solution(exercise)
+    for ask in exercise.asks:  # the exercise's own work, the same for every student: cached
+        solution.expected(ask.key)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
         watch(Phase.ANSWER, ask.answer_key)
-        if (Phase.ANSWER, ask.answer_key) in skip:
-            node = given.get(ask.answer_key)
-            verdict = Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key),
-                              ask.points, ask.form, problem=Problem(skip[Phase.ANSWER, ask.answer_key]),
-                              answer=node.text.strip() if isinstance(node, YScalar) else None)
+        node = given.get(ask.answer_key)
+        why = skipped(skip, Phase.ANSWER, ask.answer_key)
+        if why is not None:
+            verdict = _unreadable(ask, node, solution, Problem(stopped(Phase.ANSWER, why)))
         else:
-            verdict = _grade_one(ask, given.get(ask.answer_key), solution, limits)
+            verdict = _grade_guarded(ask, node, solution, limits, report)
         report.items.append(verdict)
     _explain_mistakes(report, watch, skip)
     asked = {ask.answer_key for ask in exercise.asks}
     report.not_asked = [label for label in given if label not in asked] + unreadable
     return report
+
+
+def _unreadable(ask: Ask, node: YNode | None, solution: Solution, problem: Problem) -> Verdict:
+    return Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key), ask.points,
+                   ask.form, problem=problem, answer=node.text.strip() if isinstance(node, YScalar) else None)
+
+
+def _grade_guarded(ask: Ask, node: YNode | None, solution: Solution, limits: Limits,
+                   report: Report) -> Verdict:
+    """Grade one answer; any failure on the way is this answer's ``invalid``, never the file's."""
+    try:
+        return _grade_one(ask, node, solution, limits)
+    except MemoryError:
+        raise  # the sandbox decides which item ran out of memory
+    except Exception as err:
+        message, bug = failure_words(err, "this answer")
+        if bug and report.crash is None:
+            report.crash = err
+        problem = node_problem(node, message) if node is not None else Problem(message)
+        return _unreadable(ask, node, solution, problem)
+
+
+def failure_words(err: Exception, what: str, done: str = "graded") -> tuple[str, bool]:
+    """What to tell a student when working with ``what`` failed, and whether it is a bug of ours."""
+    text = str(err)
+    if isinstance(err, OverflowError) or (isinstance(err, ValueError) and "digits" in text):
+        return f"a number in {what} is too large to work with", False
+    if isinstance(err, RecursionError):
+        return f"{what} is nested too deeply to work with", False
+    if isinstance(err, ZeroDivisionError):
+        return f"{what} divides by zero", False
+    return (f"{what} could not be {done}: internal error ({type(err).__name__}: {text[:200]}); "
+            "please report this"), True
 
 
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
@@ -225,10 +264,13 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
-        watch(Phase.ANSWER, verdict.label)
-        if (Phase.ANSWER, verdict.label) in skip:
-            continue
-        match = _diagnose(verdict, solution, work)
+        watch(Phase.DIAGNOSIS, verdict.label)
+        why = skipped(skip, Phase.DIAGNOSIS, verdict.label)
+        if why is not None:
+            verdict.notes.append(stopped(Phase.DIAGNOSIS, why))
+            match = None
+        else:
+            match = _diagnose_guarded(verdict, solution, work, report)
         if match is not None:
             verdict.diagnosis, verdict.feedback = match
             if verdict.diagnosis == "carried-forward":
@@ -244,6 +286,19 @@ def _grid_value(grid: Grid) -> Value:
     if len(grid) == 1 and len(grid[0]) == 1:
         return grid[0][0].value
     return from_rows([[n.value for n in row] for row in grid])
+
+
+def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
+                      report: Report) -> tuple[str, str] | None:
+    """Name the mistake if we can; a failure leaves the verdict as it is, with no name."""
+    try:
+        return _diagnose(verdict, solution, work)
+    except MemoryError:
+        raise
+    except Exception as err:
+        if failure_words(err, "")[1] and report.crash is None:
+            report.crash = err
+        return None
 
 
 def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
@@ -284,7 +339,10 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
     """
     report = Report(path)
     try:
-        exercise = load_exercise(path, limits)
+        watch(Phase.READING, "")
+        root = load_file(path, limits)
+        watch(Phase.LOADING, "")
+        exercise = exercise_from(root, path, limits)
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backprop_cli.explain.trace import Trace
+from backprop_cli.source.errors import one_line, printable
 
 
 def _cell(text: str) -> str:
@@ -11,10 +12,10 @@ def _cell(text: str) -> str:
 
 def trace_markdown(trace: Trace, heading: str | None = None, prompt: str | None = None) -> str:
     out: list[str] = []
-    if heading:
-        out += [f"## {heading}", ""]
+    if heading:  # an author's text: no terminal escapes, and the heading on one line
+        out += [f"## {one_line(heading)}", ""]
     if prompt:
-        out += [prompt.rstrip(), ""]
+        out += [printable(prompt.rstrip()), ""]
     if trace.forward:
         out += ["### Forward pass", "", "| step | definition | value | decimal |", "| --- | --- | --- | --- |"]
         for row in trace.forward:
