@@ -239,7 +239,8 @@ def _watch(child: _Child, read_end: int, progress: _Progress, setup: _Setup, out
         wall = time.monotonic() - wall_start
         if used > budget:
             child.end()
-            return _Stop(snap.index, snap.phase, snap.label, f"took longer than {budget:g} s of CPU time")
+            return _Stop(snap.index, snap.phase, snap.label,
+                         f"took longer than {budget:g} s" + (" of CPU time" if clock else ""))
         if wall > backstop(budget):
             child.end()
             return _Stop(snap.index, snap.phase, snap.label,
