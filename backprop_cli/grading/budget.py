@@ -65,3 +65,20 @@ def stopped(phase: Phase, why: str) -> str:
     if phase is Phase.TRACE:
         return f"working out the explanation {why}, so it was left out"
     return f"{why} while {'reading the file' if phase is Phase.READING else 'reading the exercise'}"
+
+
+def failure_words(err: Exception, what: str, done: str = "graded") -> tuple[str, bool]:
+    """What to say when working on ``what`` raised ``err``, and whether that is a bug of ours.
+
+    Numbers too large to work with (``sin(exp(exp(exp(10))))`` overflows a float) and nesting
+    too deep are the input's doing; anything else is ours, said as an internal error.
+    """
+    text = str(err)
+    if isinstance(err, OverflowError) or (isinstance(err, ValueError) and "digits" in text):
+        return f"a number in {what} is too large to work with", False
+    if isinstance(err, RecursionError):
+        return f"{what} is nested too deeply to work with", False
+    if isinstance(err, ZeroDivisionError):
+        return f"{what} divides by zero", False
+    return (f"{what} could not be {done}: internal error ({type(err).__name__}: {text[:200]}); "
+            "please report this"), True

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch, skipped, stopped
-from backprop_cli.grading.verdicts import Report, Status, Verdict, failure_words, graph_order
+from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
+from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
 from backprop_cli.autodiff.numbers import exact_text, shown
 from backprop_cli.autodiff.tensor import is_tensor

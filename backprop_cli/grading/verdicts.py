@@ -22,7 +22,7 @@ from backprop_cli.exercise.load import exercise_from
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch, skipped, stopped
+from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Problem
@@ -175,19 +175,6 @@ def _grade_guarded(ask: Ask, node: YNode | None, solution: Solution, limits: Lim
         return _unreadable(ask, node, solution, problem)
 
 
-def failure_words(err: Exception, what: str, done: str = "graded") -> tuple[str, bool]:
-    """What to tell a student when working with ``what`` failed, and whether it is a bug of ours."""
-    text = str(err)
-    if isinstance(err, OverflowError) or (isinstance(err, ValueError) and "digits" in text):
-        return f"a number in {what} is too large to work with", False
-    if isinstance(err, RecursionError):
-        return f"{what} is nested too deeply to work with", False
-    if isinstance(err, ZeroDivisionError):
-        return f"{what} divides by zero", False
-    return (f"{what} could not be {done}: internal error ({type(err).__name__}: {text[:200]}); "
-            "please report this"), True
-
-
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
     ex = solution.exercise
     expected = solution.expected(ask.key)
@@ -295,9 +282,11 @@ def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
         return _diagnose(verdict, solution, work)
     except MemoryError:
         raise
-    except Exception as err:
-        if failure_words(err, "")[1] and report.crash is None:
-            report.crash = err
+    except Exception as err:  # a number too large to compare is no mistake we know; a bug is said
+        words, bug = failure_words(err, "naming the mistake", "done")
+        if bug:
+            verdict.notes.append(words)
+            report.crash = report.crash or err
         return None
 
 
