@@ -63,8 +63,8 @@ def _base(path: Path) -> tuple[str, tuple[tuple[str, object], ...]]:
 
     text = path.read_text(encoding="utf-8")
     text = re.split(r"(?m)^answers:.*$", text)[0].rstrip("\n") + "\n"
-    _, solved = pipeline.solve(path)
-    return text, tuple((str(key), shown(value)) for key, value in solved)
+    solved = pipeline.solve(path)
+    return text, tuple((str(key), shown(value)) for key, value in solved.values)
 
 
 def _yaml_value(value) -> str:
