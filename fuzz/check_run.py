@@ -31,6 +31,7 @@ class Tally:
     files: int = 0
     batches: int = 0
     exits: collections.Counter = field(default_factory=collections.Counter)
+    per_file: collections.Counter = field(default_factory=collections.Counter)  # each file's own exit code
     files_with_error: int = 0
     statuses: collections.Counter = field(default_factory=collections.Counter)
     findings: list[str] = field(default_factory=list)
@@ -38,7 +39,9 @@ class Tally:
 
     def report(self) -> str:
         lines = [f"{self.files} files in {self.batches} batches, {self.seconds:.0f} s",
-                 "exit codes: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.exits.items())),
+                 "exit codes of the batches: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.exits.items())),
+                 "exit code each file would get alone: "
+                 + ", ".join(f"{k}: {v}" for k, v in sorted(self.per_file.items())),
                  f"files that could not be used (exit 2 cases): {self.files_with_error}",
                  "items: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())),
                  f"findings: {len(self.findings)}"]
@@ -70,6 +73,9 @@ def check_batch(paths: list[Path], tally: Tally, extra: list[str]) -> None:
     if len(exercises) != len(paths):
         tally.findings.append(f"{where}: {len(exercises)} results for {len(paths)} files")
     for path, exercise in zip(paths, exercises):
+        alone = 2 if exercise["error"] is not None else (
+            0 if all(i["status"] == "correct" for i in exercise["items"]) else 1)
+        tally.per_file[alone] += 1
         if exercise["error"] is not None:
             tally.files_with_error += 1
             if "internal error" in exercise["error"]:
