@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,18 +34,22 @@ class Tally:
     exits: collections.Counter = field(default_factory=collections.Counter)
     per_file: collections.Counter = field(default_factory=collections.Counter)  # each file's own exit code
     files_with_error: int = 0
+    error_kinds: collections.Counter = field(default_factory=collections.Counter)
     statuses: collections.Counter = field(default_factory=collections.Counter)
     findings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def report(self) -> str:
+        def counts(counter) -> str:
+            return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()))
+
         lines = [f"{self.files} files in {self.batches} batches, {self.seconds:.0f} s",
-                 "exit codes of the batches: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.exits.items())),
-                 "exit code each file would get alone: "
-                 + ", ".join(f"{k}: {v}" for k, v in sorted(self.per_file.items())),
-                 f"files that could not be used (exit 2 cases): {self.files_with_error}",
-                 "items: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())),
-                 f"findings: {len(self.findings)}"]
+                 f"exit codes of the batches: {counts(self.exits)}",
+                 f"exit code each file would get alone: {counts(self.per_file)}",
+                 f"items: {counts(self.statuses)}",
+                 f"files that could not be used: {self.files_with_error}; the most common reasons:"]
+        lines += [f"  {n:5d}  {kind}" for kind, n in self.error_kinds.most_common(25)]
+        lines.append(f"findings: {len(self.findings)}")
         return "\n".join(lines + [f"  {f}" for f in self.findings[:50]])
 
 
@@ -78,6 +83,7 @@ def check_batch(paths: list[Path], tally: Tally, extra: list[str]) -> None:
         tally.per_file[alone] += 1
         if exercise["error"] is not None:
             tally.files_with_error += 1
+            tally.error_kinds[_kind(exercise["error"])] += 1
             if "internal error" in exercise["error"]:
                 tally.findings.append(f"{path.name}: file-level {exercise['error'][:300]!r}")
         for item in exercise["items"]:
@@ -85,6 +91,12 @@ def check_batch(paths: list[Path], tally: Tally, extra: list[str]) -> None:
             text = json.dumps(item, ensure_ascii=False)
             if "internal error" in text:
                 tally.findings.append(f"{path.name}: item {item['key']!r}: {item['message'] or item['note']!r}")
+
+
+def _kind(error: str) -> str:
+    """An error message without its place, names and numbers: what kind of problem it is."""
+    first = re.sub(r"^\S*?:\d+:\d+: |^\S+\.yaml: ", "", error.splitlines()[0])
+    return re.sub(r"'[^']*'|\d+(\.\d+)?", "_", first)[:90]
 
 
 def main(argv: list[str] | None = None) -> int:
