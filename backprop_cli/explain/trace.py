@@ -82,11 +82,9 @@ def number(value: Value) -> str:
             return text
         return "≈ [" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
                                  for row in value) + "]"
-    if is_short(value, 3 * SHORT):  # printing a long exact form only to measure it costs seconds
-        text = exact_text(value)
-        if len(text) <= SHORT:
-            return text
-    return "≈ " + decimal_text(value, 10)
+    # Deep exact forms (a sigmoid network's) print pages long: count the tree before printing it.
+    text = exact_text(value) if is_short(value, 4 * SHORT) else None
+    return text if text is not None and len(text) <= SHORT else "≈ " + decimal_text(value, 10)
 
 
 def decimal_or_none(value: Value) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sympy as sp
 
@@ -18,7 +19,7 @@ from backprop_cli.autodiff.numbers import equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import exercise_from
+from backprop_cli.exercise.load import exercise_from_tree
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
@@ -123,7 +124,7 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str
 
 
 def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT,
-          watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+          watch: Watch = no_watch, skip: Skips | None = None, solution: Solution | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
     ``watch(phase, label)`` is called as work on each part starts (the sandbox
@@ -132,10 +133,12 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
     done again: a stopped answer is invalid with the reason given, a stopped
     diagnosis leaves the verdict standing.  Whatever goes wrong while grading
     one answer makes that answer invalid, never the file's error.
+    ``solution`` shares backward passes and training runs between gradings of
+    one exercise (question tests grade several answer sets).
     """
     skip = skip or {}
     watch(Phase.LOADING, "")
-    solution = Solution(exercise)
+    solution = solution or Solution(exercise)
     for ask in exercise.asks:  # the exercise's own work, the same for every student: cached
         solution.expected(ask.key)
     report = Report(exercise.file, exercise, solution)
@@ -321,17 +324,19 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
-               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
+               salt: str | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with
+    ``salt`` the file must be a student's variant whose givens were not edited.
     """
     report = Report(path)
     try:
         watch(Phase.READING, "")
         root = load_file(path, limits)
         watch(Phase.LOADING, "")
-        exercise = exercise_from(root, path, limits)
+        exercise = exercise_from_tree(root, str(path), Path(path).stem, limits, salt)
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
