@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backprop_cli.exercise.keys import Key
 from backprop_cli.exercise.load import load_exercise
@@ -18,8 +18,9 @@ from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.grading import runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import FileResult, exit_code, summarize
+from backprop_cli.grading.results import FileResult, exit_code, student_view, summarize, with_times
 from backprop_cli.grading.solver import Solution
+from backprop_cli.grading.stopwatch import Stopwatch
 from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -40,6 +41,7 @@ class CheckRun:
 
     results: list[FileResult]
     crashes: list[Exception]  # unexpected exceptions, kept for --debug
+    notes: list[str] = field(default_factory=list)  # files given that were not used, and why
 
     @property
     def exit_code(self) -> int:
@@ -66,24 +68,67 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
 
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
-              skip: Skips) -> runner.Outcome:
+              skip: Skips, traces: bool = True) -> runner.Outcome:
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
-    report = grade_file(path, mapping, exercise_id, limits, watch, skip)
-    return summarize(report, watch, skip), report.crash
+    timer = Stopwatch(watch)
+    report = grade_file(path, mapping, exercise_id, limits, timer, skip)
+    result = summarize(report, timer, skip, traces)
+    return with_times(result, timer.seconds, timer.stop()), report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
-          bounded: bool = True) -> CheckRun:
-    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory."""
-    grade = functools.partial(_grade_with, answers, limits)
-    outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
+          bounded: bool = True, traces: bool = True) -> CheckRun:
+    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
+
+    ``traces``: cut the trace that leads to each wrong answer (only text and
+    Markdown output show them, and deep networks take seconds to trace).
+    """
+    grade = functools.partial(_grade_with, answers, limits, traces)
+    outcomes = run_files(paths, grade, limits, bounded)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
 
-def _grade_with(answers: Answers | None, limits: Limits, path: str, watch: Watch,
+def run_files(paths: list[str], grade: runner.GradeOne, limits: Limits = DEFAULT,
+              bounded: bool = True) -> list[runner.Outcome]:
+    """``grade`` each path, in a bounded worker or (``bounded=False``) in this process."""
+    return runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
+
+
+def _grade_with(answers: Answers | None, limits: Limits, traces: bool, path: str, watch: Watch,
                 skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip)
+    return check_one(path, answers, limits, watch, skip, traces)
+
+
+def check_with_key(key_folder: str, paths: list[str], limits: Limits = DEFAULT, bounded: bool = True,
+                   traces: bool = True) -> CheckRun:
+    """Grade the answers in a student's files (or folders) against the teacher's key.
+
+    Every exercise of the key gets a result, in the key's order: a file that is
+    missing has every item missing, one that cannot be read is an error.
+    """
+    from backprop_cli.grading.classrun import grade_files, solved_key
+    from backprop_cli.grading.submissions import Found, find_files
+
+    key = solved_key(key_folder, limits)
+    files, skipped = [], []
+    for path in paths:
+        if os.path.isdir(path):
+            found = find_files(path, path.rstrip("/") or path)
+            files += found.files
+            skipped += found.skipped
+        else:
+            files.append((path, path))
+    grade = grade_files(key, "", Found(files, skipped), limits, bounded, traces)
+    return CheckRun([student_view(r) for r in grade.results()], grade.crashes, grade.notes)
+
+
+def grade_class(key_folder: str, submissions: str, jobs: int = 1, limits: Limits = DEFAULT,
+                bounded: bool = True, progress=None):
+    """A class's gradebook (see :mod:`backprop_cli.grading.classrun`)."""
+    from backprop_cli.grading.classrun import grade_class as run
+
+    return run(key_folder, submissions, jobs, limits, bounded, progress)
 
 
 def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[tuple[Key, object]]]:
