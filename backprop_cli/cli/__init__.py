@@ -12,6 +12,7 @@ from backprop_cli import __version__
 from backprop_cli.cli.check import check
 from backprop_cli.cli.common import Settings
 from backprop_cli.cli.explain import explain
+from backprop_cli.cli.grade import grade
 from backprop_cli.cli.solve import solve
 from backprop_cli.cli.validate import validate
 
@@ -30,9 +31,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     backprop explain exercise.yaml    the whole forward and backward trace
     backprop solve exercise.yaml      the answer key
     backprop validate exercise.yaml   check an exercise file without grading
+    backprop grade KEY SUBMISSIONS    grade a whole class into a gradebook
     """
     ctx.obj = Settings(debug=debug)
 
 
-for command in (check, explain, solve, validate):
+for command in (check, explain, solve, validate, grade):
     main.add_command(command)
