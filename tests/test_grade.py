@@ -230,3 +230,22 @@ print(len(book.students))
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip() == str(len(STUDENTS))
         assert sorted(log.read_text().split()) == sorted(KEY_IDS)
+
+
+def test_progress_bar_only_on_a_terminal_and_after_a_second():
+    from rich.console import Console
+
+    from backprop_cli.cli.grade import _ProgressBar
+
+    now = [0.0]
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=80)
+    with _ProgressBar(terminal, clock=lambda: now[0]) as progress:
+        progress(1, 10)  # a quick start: no bar yet
+        assert progress.bar is None
+        now[0] = 1.5
+        progress(2, 10)
+        assert progress.bar is not None and progress.bar.tasks[0].completed == 2
+        assert progress.bar.tasks[0].total == 10
+    piped = Console(file=io.StringIO(), force_terminal=False)
+    with _ProgressBar(piped, clock=lambda: now[0]) as progress:
+        assert progress is None  # nothing to call back when output is not a terminal

@@ -118,13 +118,15 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
            sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
     """A real number to about ``digits`` digits, evaluating shared subexpressions once.
 
     The exact values of a network share subexpressions (each activation
     appears in every later layer).  SymPy's evalf walks them as a tree, again
     and again; this walks the DAG with a memo, at a working precision with
-    margin to spare for cancellation.
+    margin to spare for cancellation.  Results are kept: a class's answers are
+    all compared with the same expected values.
     """
     memo: dict = {}
     with mpmath.workdps(digits + 30):

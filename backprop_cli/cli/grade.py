@@ -126,9 +126,9 @@ def _write_reports(book, folder: str) -> None:
 class _ProgressBar:
     """A rich progress bar with an ETA, shown on a terminal once grading takes over a second."""
 
-    def __init__(self, console) -> None:
-        self.console = console
-        self.started = time.monotonic()
+    def __init__(self, console, clock=time.monotonic) -> None:
+        self.console, self.clock = console, clock
+        self.started = clock()
         self.bar = None
         self.task = None
 
@@ -137,7 +137,7 @@ class _ProgressBar:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
-            if time.monotonic() - self.started < PROGRESS_AFTER or done >= total:
+            if self.clock() - self.started < PROGRESS_AFTER or done >= total:
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
