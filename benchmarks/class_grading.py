@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -94,15 +95,21 @@ def make_class(folder: Path, students: int, share: float, seed: int = 12) -> tup
     return key, subs, answers, wrong_count
 
 
-def timed(command: list[str], out: Path | None = None) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], out: Path | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one command (its worker processes included)."""
+    start, cpu = time.perf_counter(), _cpu()
     run = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if run.returncode != 0:
         sys.exit(f"failed ({run.returncode}): {' '.join(command)}\n{run.stderr.decode()}")
     if out is not None:
         out.write_bytes(run.stdout)
-    return elapsed
+    return elapsed, _cpu() - cpu
 
 
 def main() -> None:
@@ -112,8 +119,9 @@ def main() -> None:
     parser.add_argument("--wrong", type=float, default=0.3, help="share of wrong answers")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "backprop_cli"]
-    times: dict[str, list[float]] = {"solve each (CLI)": [], "solve all (1 process)": [],
-                                     "grade --jobs 1": [], "grade --jobs 2": []}
+    names = ["solve each (CLI)", "solve all (1 process)", "grade --jobs 1", "grade --jobs 2"]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         key, subs, answers, wrong = make_class(Path(tmp), args.students, args.wrong)
         print(f"{args.students} students x {len(EXERCISES)} exercises: {answers} answers, "
@@ -124,25 +132,30 @@ def main() -> None:
             order = list(times) if r % 2 == 0 else list(reversed(times))
             for name in order:
                 if name == "solve each (CLI)":
-                    times[name].append(sum(timed(cli + ["solve", str(p)]) for p in EXERCISES))
+                    runs = [timed(cli + ["solve", str(p)]) for p in EXERCISES]
                 elif name == "solve all (1 process)":
-                    times[name].append(timed([sys.executable, "-c", SOLVE_ALL, *map(str, EXERCISES)]))
+                    runs = [timed([sys.executable, "-c", SOLVE_ALL, *map(str, EXERCISES)])]
                 else:
                     jobs = name.split()[-1]
                     out = Path(tmp) / f"book-{jobs}.csv"
-                    times[name].append(timed(cli + ["grade", str(key), str(subs), "--jobs", jobs,
-                                                    "--format", "csv"], out))
+                    runs = [timed(cli + ["grade", str(key), str(subs), "--jobs", jobs, "--format", "csv"], out)]
                     books[jobs] = out.read_bytes()
+                times[name].append(sum(wall for wall, _ in runs))
+                cpus[name].append(sum(cpu for _, cpu in runs))
         same = books["1"] == books["2"]
     median = {name: statistics.median(t) for name, t in times.items()}
+    cpu = {name: statistics.median(c) for name, c in cpus.items()}
     base = median["solve each (CLI)"]
-    print(f"\nmedian of {args.repeats} alternating runs (seconds)")
-    print(f"{'':28}{'seconds':>9}{'x solve each':>14}{'x solve all':>13}")
+    print(f"\nmedian of {args.repeats} alternating runs (wall-clock and CPU seconds; CPU/wall above 1 "
+          "means work ran in parallel)")
+    print(f"{'':24}{'wall s':>8}{'CPU s':>8}{'CPU/wall':>10}{'x solve each':>14}{'x solve all':>13}")
     for name, t in median.items():
-        print(f"{name:28}{t:9.2f}{t / base:14.2f}{t / median['solve all (1 process)']:13.2f}")
+        print(f"{name:24}{t:8.2f}{cpu[name]:8.2f}{cpu[name] / t:10.2f}{t / base:14.2f}"
+              f"{t / median['solve all (1 process)']:13.2f}")
     print(f"\n--jobs 2 is {median['grade --jobs 1'] / median['grade --jobs 2']:.2f}x faster than --jobs 1; "
           f"gradebooks {'identical' if same else 'DIFFER'}")
-    print("all runs: " + "; ".join(f"{n}: " + ", ".join(f"{x:.2f}" for x in t) for n, t in times.items()))
+    print("all runs (wall s): " + "; ".join(f"{n}: " + ", ".join(f"{x:.2f}" for x in t)
+                                            for n, t in times.items()))
 
 
 if __name__ == "__main__":

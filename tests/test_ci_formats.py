@@ -333,3 +333,16 @@ def test_output_keeps_an_existing_files_mode(sample, tmp_path):
     target.chmod(0o640)
     check(sample, "ada", "gradescope", "--output", target, code=0)
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(["text", "```text", "```", "<details>", "</details>", "é" * 30, ""]),
+                max_size=60), st.integers(0, 400))
+def test_a_cut_report_fits_and_closes_its_blocks(lines, budget):
+    from backprop_cli.render.markdown_report import fit
+
+    markdown = "\n".join(lines) + "\n"
+    out = fit(markdown, budget)
+    assert len(out.encode("utf-8")) <= budget
+    if out != markdown and out:
+        assert "cut" in out and out.count("<details>") <= out.count("</details>")

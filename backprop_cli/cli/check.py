@@ -108,24 +108,17 @@ def _show(run, fmt: str, output: str | None, as_base64: bool, color: bool | None
 
 
 def _print_text(run, color, output: str | None) -> None:
-    import io
-
     from rich.text import Text
 
-    from backprop_cli.cli.output import write_atomic
-    from backprop_cli.render.console import make_console
+    from backprop_cli.cli.output import print_rich
     from backprop_cli.render.terminal import report_group
 
-    buffer = io.StringIO() if output is not None else None
-    console = make_console(False if output is not None else color, file=buffer)
+    parts = []
     for i, result in enumerate(run.results):
-        if i:
-            console.print()
-        console.print(report_group(result))
+        parts += [Text("")] if i else []
+        parts.append(report_group(result))
     if len(run.results) > 1:
-        console.print(Text(f"\nTotal: {run.score:g}/{run.max_score:g} over {len(run.results)} files",
-                           style="bold"))
-    for note in run.notes:
-        console.print(Text(f"Not used: {note}", style="yellow"))
-    if buffer is not None:
-        write_atomic(output, buffer.getvalue())
+        parts.append(Text(f"\nTotal: {run.score:g}/{run.max_score:g} over {len(run.results)} files",
+                          style="bold"))
+    parts += [Text(f"Not used: {note}", style="yellow") for note in run.notes]
+    print_rich(parts, output, color=color)

@@ -74,19 +74,12 @@ def _show(book, fmt: str, output: str | None, console) -> None:
     from backprop_cli.cli.output import emit
 
     if fmt == "text":
+        from backprop_cli.cli.output import print_rich
         from backprop_cli.render.gradebook import gradebook_group
 
-        if output is None:
-            console.print(gradebook_group(book))
-            return
-        import io
-
-        from backprop_cli.render.console import make_console
-
-        buffer = io.StringIO()
-        make_console(False, file=buffer).print(gradebook_group(book))
-        text = buffer.getvalue()
-    elif fmt == "csv":
+        print_rich([gradebook_group(book)], output, console)
+        return
+    if fmt == "csv":
         from backprop_cli.render.gradebook import gradebook_csv
 
         text = gradebook_csv(book)

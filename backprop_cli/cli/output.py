@@ -63,6 +63,23 @@ def emit(text: str, output: str | None) -> None:
         write_atomic(output, text)
 
 
+def print_rich(parts: list, output: str | None, console=None, color: bool | None = None) -> None:
+    """Print rich renderables on ``console`` (or a new one), or write them as plain text to ``output``."""
+    import io
+
+    from backprop_cli.render.console import make_console
+
+    buffer = io.StringIO() if output is not None else None
+    if buffer is not None:
+        console = make_console(False, file=buffer)
+    elif console is None:
+        console = make_console(color)
+    for part in parts:
+        console.print(part)
+    if buffer is not None:
+        write_atomic(output, buffer.getvalue())
+
+
 def append_step_summary(markdown: str) -> None:
     """Add Markdown to GitHub's job summary, when there is one, keeping it under GitHub's limit."""
     from backprop_cli.render.markdown_report import fit

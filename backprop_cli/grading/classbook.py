@@ -12,7 +12,7 @@ import enum
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from backprop_cli.grading.results import FileResult, Status
+from backprop_cli.grading.results import FileResult
 from backprop_cli.grading.submissions import Key
 
 
@@ -139,8 +139,3 @@ def assemble(student: str, key: Key, outcomes: list[tuple[FileResult, Exception 
             error = replace(chosen, id=k.id, title=k.exercise.title, max_score=k.max_score)
             grades.append(ExerciseGrade(k.id, Standing.UNREADABLE, 0.0, k.max_score, error, extra))
     return StudentGrade(student, grades, notes, [c for _, c in outcomes if c is not None])
-
-
-def item_rows(grade: ExerciseGrade) -> list[tuple[str, Status, str | None, float, float]]:
-    """(key, status, diagnosis, points, max points) for each item of a graded or missing exercise."""
-    return [(i.key, i.status, i.diagnosis, i.points, i.max_points) for i in grade.result.items]

@@ -15,6 +15,7 @@ a device or a link to somewhere else is listed, never opened.
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,8 @@ SUFFIXES = (".yaml", ".yml")
 ANSWER_SUFFIXES = ("-answers", "_answers", ".answers")  # linear-model-answers.yaml answers linear-model
 MAX_FILES = 200  # YAML files looked at in one student's folder
 MAX_DEPTH = 6  # folders inside a student's folder
+MAX_ENTRIES = 20000  # files and folders looked at in one student's folder
+MAX_NOTES = 50  # files passed over that are listed one by one
 
 
 def shown_name(name: str) -> str:
@@ -202,19 +205,27 @@ def find_files(folder: str, shown: str) -> Found:
     """YAML files under ``folder``, breadth first in name order, without following links.
 
     Hidden entries (``.git``) are passed over silently; links, FIFOs and devices with
-    a YAML name are listed as skipped, as are files past the bounds.
+    a YAML name are listed as skipped.  At most MAX_ENTRIES entries are looked at and
+    MAX_FILES files kept; what lies past the bounds is counted in one note.
     """
     files: list[tuple[str, str]] = []
     skipped: list[str] = []
+    over = 0  # YAML files past MAX_FILES
+    seen = 0
     level = [(folder, shown)]
     for depth in range(MAX_DEPTH + 1):
         below = []
         for path, name in level:
             try:
-                entries = sorted(os.scandir(path), key=lambda e: e.name)
+                with os.scandir(path) as scan:
+                    entries = sorted(itertools.islice(scan, MAX_ENTRIES - seen + 1), key=lambda e: e.name)
             except OSError as err:
                 skipped.append(f"{name}: cannot be read ({err.strerror or err})")
                 continue
+            seen += len(entries)
+            if seen > MAX_ENTRIES:
+                skipped.append(f"{name}: more than {MAX_ENTRIES} entries; the rest are not looked at")
+                return Found(sorted(files, key=lambda f: f[1]), skipped)
             for entry in entries:
                 display = f"{name}/{shown_name(entry.name)}" if name else shown_name(entry.name)
                 if entry.name.startswith("."):
@@ -231,10 +242,13 @@ def find_files(folder: str, shown: str) -> Found:
                 elif not entry.is_file(follow_symlinks=False):
                     skipped.append(f"{display}: not a regular file, not read")
                 elif len(files) >= MAX_FILES:
-                    skipped.append(f"{display}: more than {MAX_FILES} YAML files, not read")
+                    over += 1
                 else:
                     files.append((entry.path, display))
         level = below
+    skipped = skipped[:MAX_NOTES]
+    if over:
+        skipped.append(f"{shown}: {over} more YAML files past the first {MAX_FILES}, not read")
     return Found(sorted(files, key=lambda f: f[1]), skipped)
 
 

@@ -89,10 +89,30 @@ def check_markdown(results: Sequence[FileResult], notes: Sequence[str] = (),
 
 def fit(markdown: str, budget: int) -> str:
     """At most ``budget`` bytes of UTF-8, cut at a line, saying that it was cut."""
-    if len(markdown.encode("utf-8")) <= budget:
+    data = markdown.encode("utf-8")
+    if len(data) <= budget:
         return markdown
     note = "\n\n*The rest of this report is cut: it is too long for this page.*\n"
-    room = max(0, budget - len(note.encode("utf-8")))
-    cut = markdown.encode("utf-8")[:room].decode("utf-8", "ignore")
-    cut = cut[: cut.rfind("\n")] if "\n" in cut else ""
-    return cut + note
+    room = budget - len(note.encode("utf-8"))
+    while room > 0:
+        cut = data[:room].decode("utf-8", "ignore")
+        cut = cut[: cut.rfind("\n")] if "\n" in cut else ""
+        out = cut + _closing(cut) + note
+        size = len(out.encode("utf-8"))
+        if size <= budget:
+            return out
+        room -= size - budget
+    return note if len(note.encode("utf-8")) <= budget else ""
+
+
+def _closing(markdown: str) -> str:
+    """What closes the code block and collapsed blocks left open where a report was cut."""
+    fence = None
+    for line in markdown.splitlines():
+        run = re.match("`{3,}", line)
+        if run and fence is None:
+            fence = run.group()
+        elif run and run.group() == fence and line.strip() == fence:
+            fence = None
+    details = markdown.count("<details>") - markdown.count("</details>")
+    return (f"\n{fence}" if fence else "") + "\n</details>" * max(0, details)
