@@ -75,10 +75,10 @@ def right_answers(name: str) -> tuple:
     path = folder / f"backprop-sample-{os.getpid()}-{name}.yaml"
     path.write_text(key_text(name))
     try:
-        _, solved = pipeline.solve(path)
+        solved = pipeline.solve(path)
     finally:
         path.unlink()
-    return tuple((str(k), shown(v)) for k, v in solved)
+    return tuple((str(k), shown(v)) for k, v in solved.values)
 
 
 def filled(name: str, answers, text: str | None = None) -> str:
