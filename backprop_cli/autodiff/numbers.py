@@ -118,7 +118,6 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
            sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
 
 
-@functools.lru_cache(maxsize=1 << 12)
 def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
     """A real number to about ``digits`` digits, evaluating shared subexpressions once.
 

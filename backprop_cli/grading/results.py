@@ -104,6 +104,7 @@ def with_times(result: FileResult, seconds: dict[str, float], total: float) -> F
 
 def _item(report: Report, verdict: Verdict, trace: bool) -> ItemResult:
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
+    way = _slice(report, verdict) if wrong and trace else None
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
@@ -115,7 +116,7 @@ def _item(report: Report, verdict: Verdict, trace: bool) -> ItemResult:
         feedback=verdict.feedback,
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
         right_entries=verdict.right_entries,
-        trace=_slice(report, verdict) if wrong and trace else None,
+        trace=way,
         location=verdict.location,
     )
 
