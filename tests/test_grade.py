@@ -249,3 +249,12 @@ def test_progress_bar_only_on_a_terminal_and_after_a_second():
     piped = Console(file=io.StringIO(), force_terminal=False)
     with _ProgressBar(piped, clock=lambda: now[0]) as progress:
         assert progress is None  # nothing to call back when output is not a terminal
+
+
+def test_html_reports_draw_the_graph_and_hide_what_is_hidden(sample, tmp_path):
+    reports = tmp_path / "html"
+    grade(sample, "--format", "csv", "--report-dir", reports, "--report-format", "html")
+    assert sorted(p.name for p in reports.iterdir()) == sorted(f"{s}.html" for s in STUDENTS)
+    page = (reports / "ben.html").read_text()
+    assert page.lstrip().lower().startswith("<!doctype html") and "<svg" in page
+    assert "linear-hidden" in page

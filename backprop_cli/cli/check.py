@@ -9,8 +9,8 @@ import click
 from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
                                      print_problems)
 
-FORMATS = ["text", "json", "junit", "gradescope", "classroom", "github", "markdown"]
-TRACED = ("text", "markdown", "gradescope")  # the formats that show the way to a right answer
+FORMATS = ["text", "json", "junit", "gradescope", "classroom", "github", "markdown", "html"]
+TRACED = ("text", "markdown", "gradescope", "html")  # the formats that show the way to a right answer
 
 
 @click.command()
@@ -30,16 +30,19 @@ TRACED = ("text", "markdown", "gradescope")  # the formats that show the way to 
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
               help="Memory grading may use on top of what the process has at start (default 4096).")
+@click.option("--salt", metavar="S",
+              help="The salt the variants were made with: refuse a student's copy whose givens were edited.")
 @color_option
 @friendly_errors
 def check(files: tuple[str, ...], answers_path: str | None, key_path: str | None, fmt: str,
           output: str | None, as_base64: bool, time_limit: float | None, memory_limit: int | None,
-          color: bool | None) -> None:
+          salt: str | None, color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
     Exit code 0 when every asked answer is correct, 1 when some answer is
     incorrect, missing or invalid, 2 when a file cannot be used (the other
-    files are still graded).
+    files are still graded).  With --salt, a student's variant whose givens
+    were edited cannot be used.
     """
     from backprop_cli.grading import pipeline
     from backprop_cli.grading.runner import with_limits
@@ -48,12 +51,13 @@ def check(files: tuple[str, ...], answers_path: str | None, key_path: str | None
 
     if as_base64 and fmt != "classroom":
         raise click.UsageError("--base64 goes with --format classroom")
-    if key_path is not None and answers_path is not None:
-        raise click.UsageError("--key grades the answers in FILES; it does not take --answers")
+    if key_path is not None and (answers_path is not None or salt is not None):
+        raise click.UsageError("--key grades the answers in FILES against the key; it takes neither "
+                               "--answers nor --salt")
     limits = with_limits(DEFAULT, time_limit, memory_limit)
     traces = fmt in TRACED
     if key_path is not None:
-        run = pipeline.check_with_key(key_path, list(files), limits, traces=traces)
+        run = pipeline.check_with_key(key_path, list(files), limits, traces=traces, pictures=fmt == "html")
     else:
         answers = None
         if answers_path is not None:
@@ -62,7 +66,8 @@ def check(files: tuple[str, ...], answers_path: str | None, key_path: str | None
             except BackpropError as err:
                 print_problems(err.problems)
                 sys.exit(EXIT_UNUSABLE)
-        run = pipeline.check(list(files), answers, limits, traces=traces)
+        run = pipeline.check(list(files), answers, limits, pictures=fmt == "html", salt=salt,
+                             traces=traces)
     if debug_enabled() and run.crashes:
         raise run.crashes[0]
     _show(run, fmt, output, as_base64, color)
@@ -94,6 +99,10 @@ def _show(run, fmt: str, output: str | None, as_base64: bool, color: bool | None
 
         document = classroom_document(run.results)
         text = step_output(document) if as_base64 else dumps(document)
+    elif fmt == "html":
+        from backprop_cli.render.html import check_page
+
+        text = check_page(run.results)
     elif fmt == "github":
         from backprop_cli.render.github import workflow_commands
         from backprop_cli.render.markdown_report import check_markdown

@@ -31,7 +31,9 @@ def _cores() -> int:
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the gradebook to FILE (replaced in one step) instead of printing it.")
 @click.option("--report-dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Also write each student's own report to DIR/STUDENT.md.")
+              help="Also write each student's own report to DIR/STUDENT.md (or .html).")
+@click.option("--report-format", type=click.Choice(["markdown", "html"]), default="markdown",
+              show_default=True, help="The students' reports: Markdown, or an HTML page with the graph drawn.")
 @click.option("--time-limit", type=click.FloatRange(min=0.01), metavar="SECONDS",
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
@@ -39,8 +41,8 @@ def _cores() -> int:
 @color_option
 @friendly_errors
 def grade(key: str, submissions: str, jobs: int | None, fmt: str, output: str | None,
-          report_dir: str | None, time_limit: float | None, memory_limit: int | None,
-          color: bool | None) -> None:
+          report_dir: str | None, report_format: str, time_limit: float | None,
+          memory_limit: int | None, color: bool | None) -> None:
     """Grade every student's folder in SUBMISSIONS against the exercises in KEY.
 
     \b
@@ -61,11 +63,12 @@ def grade(key: str, submissions: str, jobs: int | None, fmt: str, output: str | 
     console = make_console(color)
     with _ProgressBar(console) as progress:
         book = pipeline.grade_class(key, submissions, jobs or _cores(),
-                                    with_limits(DEFAULT, time_limit, memory_limit), progress=progress)
+                                    with_limits(DEFAULT, time_limit, memory_limit), progress=progress,
+                                    pictures=report_dir is not None and report_format == "html")
     if debug_enabled() and book.crashes:
         raise book.crashes[0]
     if report_dir is not None:
-        _write_reports(book, report_dir)
+        _write_reports(book, report_dir, report_format)
     _show(book, fmt, output, console)
     sys.exit(EXIT_OK)
 
@@ -100,9 +103,11 @@ def _show(book, fmt: str, output: str | None, console) -> None:
     emit(text, output)
 
 
-def _write_reports(book, folder: str) -> None:
-    """Each student's own report, as Markdown: what they see, nothing hidden shown."""
+def _write_reports(book, folder: str, form: str) -> None:
+    """Each student's own report, in Markdown or HTML: what they see, nothing hidden shown."""
     from backprop_cli.cli.output import write_atomic
+    from backprop_cli.grading.results import student_view
+    from backprop_cli.render.html import check_page
     from backprop_cli.render.markdown_report import check_markdown
     from backprop_cli.source.errors import BackpropError
 
@@ -112,8 +117,12 @@ def _write_reports(book, folder: str) -> None:
         raise BackpropError(f"cannot make the report folder '{folder}': {err.strerror or err}") from None
     for student in book.students:
         name = student.student.replace("/", "_").replace("\\", "_").lstrip(".") or "student"
-        write_atomic(os.path.join(folder, name + ".md"),
-                     check_markdown(student.results(), student.notes, heading=f"Report for {student.student}"))
+        if form == "html":
+            page = check_page([student_view(r) for r in student.results()])
+            write_atomic(os.path.join(folder, name + ".html"), page)
+        else:
+            write_atomic(os.path.join(folder, name + ".md"), check_markdown(
+                student.results(), student.notes, heading=f"Report for {student.student}"))
 
 
 class _ProgressBar:

@@ -63,33 +63,39 @@ def find_students(folder: str | os.PathLike) -> tuple[list[Student], list[str]]:
     return students, notes
 
 
-def grade_student(key: Key, student: Student, limits: Limits = DEFAULT, bounded: bool = True) -> StudentGrade:
+def grade_student(key: Key, student: Student, limits: Limits = DEFAULT, bounded: bool = True,
+                  pictures: bool = False) -> StudentGrade:
     """Every file of one student, graded in the bounded runner, matched to the key."""
-    return grade_files(key, student.id, find_files(student.path, student.id), limits, bounded)
+    return grade_files(key, student.id, find_files(student.path, student.id), limits, bounded,
+                       pictures=pictures)
 
 
 def grade_files(key: Key, student: str, found: Found, limits: Limits = DEFAULT,
-                bounded: bool = True, traces: bool = False) -> StudentGrade:
+                bounded: bool = True, traces: bool = False, pictures: bool = False) -> StudentGrade:
     """One student's grades from the files found for them (``check --key`` calls this too)."""
     from backprop_cli.grading import pipeline
 
     paths = {display: path for path, display in found.files}
-    grade = functools.partial(_grade_one, key, paths, limits, traces)
+    grade = functools.partial(_grade_one, key, paths, limits, traces, pictures)
     outcomes = pipeline.run_files(list(paths), grade, limits, bounded)
     return assemble(student, key, outcomes, found.skipped)
 
 
-def _grade_one(key: Key, paths: dict[str, str], limits: Limits, traces: bool, display: str, watch, skip):
-    return grade_submission(key, paths[display], display, limits, watch, skip, traces)
+def _grade_one(key: Key, paths: dict[str, str], limits: Limits, traces: bool, pictures: bool,
+               display: str, watch, skip):
+    return grade_submission(key, paths[display], display, limits, watch, skip, traces, pictures)
 
 
 def grade_class(key_folder: str | os.PathLike, submissions: str | os.PathLike, jobs: int = 1,
                 limits: Limits = DEFAULT, bounded: bool = True,
-                progress: Progress | None = None) -> Gradebook:
-    """Grade every student's folder against the key, in ``jobs`` worker processes."""
+                progress: Progress | None = None, pictures: bool = False) -> Gradebook:
+    """Grade every student's folder against the key, in ``jobs`` worker processes.
+
+    ``pictures``: draw each graded file's graph, for students' HTML reports.
+    """
     key = solved_key(key_folder, limits)
     students, notes = find_students(submissions)
-    work = functools.partial(_grade_in_worker, os.fspath(key_folder), limits, bounded)
+    work = functools.partial(_grade_in_worker, os.fspath(key_folder), limits, bounded, pictures)
     if jobs <= 1 or len(students) <= 1:
         results = map(work, students)
         return _collect(key, results, students, notes, progress)
@@ -100,8 +106,9 @@ def grade_class(key_folder: str | os.PathLike, submissions: str | os.PathLike, j
         return _collect(key, pool.imap(work, students), students, notes, progress)
 
 
-def _grade_in_worker(key_folder: str, limits: Limits, bounded: bool, student: Student) -> StudentGrade:
-    grade = grade_student(solved_key(key_folder, limits), student, limits, bounded)
+def _grade_in_worker(key_folder: str, limits: Limits, bounded: bool, pictures: bool,
+                     student: Student) -> StudentGrade:
+    grade = grade_student(solved_key(key_folder, limits), student, limits, bounded, pictures)
     # Exceptions may not pickle on their way back from a worker: keep the words, for --debug.
     return replace(grade, crashes=[RuntimeError(f"{type(c).__name__}: {c}") for c in grade.crashes])
 

@@ -16,7 +16,12 @@ from backprop_cli.exercise.keys import GradKey, ValueKey
 from backprop_cli.autodiff.numbers import shown
 from backprop_cli.exercise.model import Visibility
 from backprop_cli.source.errors import Location
+from backprop_cli.explain import picture as pictures
+from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
+from backprop_cli.source.limits import DEFAULT, Limits
+
+PICTURE = "the graph picture"  # the label grading reports while it draws one
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class FileResult:
     score: float = 0.0
     max_score: float = 0.0
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
+    picture: Picture | None = None  # the graph with the asked items marked, when asked for
+    picture_note: str | None = None  # why there is no picture, when one was asked for
     notes: list[str] = field(default_factory=list)  # e.g. that a student changed the exercise
     hide_expected: bool = False
     visibility: Visibility = Visibility.VISIBLE
@@ -61,13 +68,27 @@ class FileResult:
         return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """What ``explain`` shows: the trace, and the graph drawn with values and gradients."""
+
+    title: str
+    prompt: str | None
+    trace: Trace
+    picture: Picture | None = None
+    picture_note: str | None = None  # why there is no picture
+
+
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
-              traces: bool = True, reveal: bool = False) -> FileResult:
+              picture: bool = False, limits: Limits = DEFAULT, traces: bool = True,
+              reveal: bool = False) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
 
-    ``traces``: cut the trace slice of each wrong item (only text and Markdown show
-    them).  ``reveal``: keep expected values and diagnoses of a ``hide_expected``
-    exercise, for the teacher's gradebook; :func:`student_view` hides them again.
+    With ``picture``, the result carries the graph with the asked items marked on it.
+    ``traces``: cut the trace slice of each wrong item (only text, Markdown and
+    Gradescope show them).  ``reveal``: keep expected values and diagnoses of a
+    ``hide_expected`` exercise, for the teacher's gradebook; :func:`student_view`
+    hides them again.
     """
     ex = report.exercise
     if report.problems or ex is None:
@@ -80,10 +101,37 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         items.append(_item(report, verdict, traces and not skipped and (reveal or not ex.hide_expected)))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
+    drawn, note = (None, None)
+    if picture:
+        watch(Phase.TRACE, PICTURE)
+        drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
     result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                         float(report.score), float(report.max_score), [v.label for v in wrong],
-                        hide_expected=ex.hide_expected, visibility=ex.visibility)
+                        drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility)
     return result if reveal else student_view(result)
+
+
+def _picture(report: Report, wrong: list[str], skipped: bool,
+             limits: Limits) -> tuple[Picture | None, str | None]:
+    """The graph with each asked item marked on the node it is about."""
+    ex = report.exercise
+    if skipped:
+        return None, "drawing the graph took too long"
+    note = pictures.too_big(len(ex.graph.nodes), limits.max_picture_nodes)
+    if note is not None:
+        return None, note
+    drawn = pictures.build(report.solution.backward(ex.loss_name), ex.title or ex.id)
+    if ex.hide_expected:
+        drawn = pictures.without_values(drawn)
+    first = wrong[0] if wrong else None
+    asked: dict[str, list[Asked]] = {}
+    for verdict in report.items:
+        key = verdict.key
+        name = key.name if isinstance(key, ValueKey) else key.wrt if isinstance(key, GradKey) else None
+        if name is not None:
+            asked.setdefault(name, []).append(
+                Asked(verdict.label, verdict.status is Status.CORRECT, verdict.label == first))
+    return pictures.with_asked(drawn, asked), None
 
 
 def student_view(result: FileResult) -> FileResult:

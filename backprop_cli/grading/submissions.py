@@ -266,15 +266,19 @@ def read_regular(path: str, display: str, limits: Limits = DEFAULT) -> bytes:
 
 
 def grade_submission(key: Key, path: str, display: str, limits: Limits, watch: Watch,
-                     skip: Skips, traces: bool = False) -> Outcome:
-    """Grade one student's file against the key; whatever goes wrong stays in its result."""
+                     skip: Skips, traces: bool = False, picture: bool = False) -> Outcome:
+    """Grade one student's file against the key; whatever goes wrong stays in its result.
+
+    ``traces`` and ``picture``: the way to each wrong answer, and the graph with the
+    asked items marked, for a report the student reads.
+    """
     timer = Stopwatch(watch)
     crash = None
     try:
         root = load_text(read_regular(path, display, limits), display, limits)
         chosen, answers, notes = key.identify(root, display)
         report = grade(chosen.exercise, answers, limits, timer, skip, chosen.solution)
-        result = summarize(report, timer, skip, traces, reveal=True)
+        result = summarize(report, timer, skip, picture, limits, traces, reveal=True)
         result = replace(result, file=display, notes=notes)
     except BackpropError as err:
         result = FileResult(display, None, None, "\n".join(p.render() for p in err.problems))
