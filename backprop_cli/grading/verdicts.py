@@ -26,7 +26,7 @@ from backprop_cli.grading import formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
-from backprop_cli.source.errors import BackpropError, Problem
+from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
 
@@ -57,6 +57,7 @@ class Verdict:
     feedback: str | None = None
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
+    location: Location | None = None  # where the answer is written (file, line, column)
     notes: list[str] = field(default_factory=list)  # parts of the work that were cut short
 
     @property
@@ -160,7 +161,8 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
 
 def _unreadable(ask: Ask, node: YNode | None, solution: Solution, problem: Problem) -> Verdict:
     return Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key), ask.points,
-                   ask.form, problem=problem, answer=node.text.strip() if isinstance(node, YScalar) else None)
+                   ask.form, problem=problem, answer=node.text.strip() if isinstance(node, YScalar) else None,
+                   location=node.location if node is not None else None)
 
 
 def _grade_guarded(ask: Ask, node: YNode | None, solution: Solution, limits: Limits,
@@ -181,7 +183,8 @@ def _grade_guarded(ask: Ask, node: YNode | None, solution: Solution, limits: Lim
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
     ex = solution.exercise
     expected = solution.expected(ask.key)
-    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form)
+    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form,
+                      location=node.location if node is not None else None)
     if is_missing(node):
         return verdict
     if isinstance(node, YScalar):

@@ -14,7 +14,8 @@ import stat
 
 from backprop_cli.source.errors import BackpropError, Location, Problem
 
-_KINDS = ((stat.S_ISDIR, "it is a directory, not a file"), (stat.S_ISFIFO, "it is a named pipe, not a file"),
+_KINDS = ((stat.S_ISDIR, "it is a directory, not a file"), (stat.S_ISLNK, "it is a symbolic link, not a file"),
+          (stat.S_ISFIFO, "it is a named pipe, not a file"),
           (stat.S_ISSOCK, "it is a socket, not a file"), (stat.S_ISCHR, "it is a device, not a file"),
           (stat.S_ISBLK, "it is a device, not a file"))
 _OPEN_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "it is a directory, not a file",
@@ -25,11 +26,17 @@ class _Refused(Exception):
     pass
 
 
-def read_file(path: str | os.PathLike, name: str, most: int) -> bytes:
-    """The bytes of ``path``; a positioned BackpropError when it cannot or may not be read."""
+def read_file(path: str | os.PathLike, name: str, most: int, follow_links: bool = True) -> bytes:
+    """The bytes of ``path``; a positioned BackpropError when it cannot or may not be read.
+
+    ``follow_links=False`` refuses a symbolic link too (a student's folder may hold one to
+    /etc/passwd).
+    """
     try:
-        _check(os.stat(path), name, most)
+        _check(os.stat(path) if follow_links else os.lstat(path), name, most)
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        if not follow_links:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags)
         try:
             _check(os.fstat(fd), name, most)  # the same file, or one put in its place since
