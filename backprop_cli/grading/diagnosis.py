@@ -32,6 +32,7 @@ from backprop_cli.grading.replay import Candidate, Mistake, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.wording import (derivative, local_words, said, source, step_words,
                                           symbolic_words, written)
+from backprop_cli.source.errors import BackpropError
 
 ACTIVATIONS = (ops.SIGMOID, ops.RELU, ops.TANH)
 MAX_FORK = 6  # paths at one fork whose subsets are tried
@@ -40,6 +41,43 @@ MAX_FORK = 6  # paths at one fork whose subsets are tried
 def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
     """Recipes for the wrong values that classic mistakes give for ``key``, most specific first."""
     yield from carried_forward(solution, key, work)
+    yield from solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key)))
+
+
+class _Memo:
+    """A generator's values, kept as they come, so that every student of a class shares them.
+
+    The mistakes replayed on the graph do not depend on a student's answers: each recipe is
+    made once per exercise (and only as far as some student's answer needs), and each keeps
+    the values it computes (:meth:`Candidate.value`).
+    """
+
+    def __init__(self, values: Iterator[Candidate]) -> None:
+        self.values, self.kept = values, []
+        self.error: BackpropError | None = None
+        self.done = False
+
+    def __iter__(self) -> Iterator[Candidate]:
+        i = 0
+        while True:
+            if i < len(self.kept):
+                yield self.kept[i]
+                i += 1
+            elif self.error is not None:
+                raise self.error
+            elif self.done:
+                return
+            else:
+                try:
+                    self.kept.append(next(self.values))
+                except StopIteration:
+                    self.done = True
+                except BackpropError as err:  # a mistake that leaves a function's domain
+                    self.error = err
+
+
+def _replayed(solution: Solution, key: Key) -> Iterator[Candidate]:
+    """The candidates that depend only on the exercise, not on the student's other answers."""
     if isinstance(key, TrainKey):
         yield from _update_sign(solution, key)
     if isinstance(key, GradKey):
@@ -98,8 +136,11 @@ def _update_sign(solution: Solution, key: TrainKey) -> Iterator[Candidate]:
     ex = solution.exercise
 
     def make(replay: Replay) -> Value:
-        target, seed, _ = ex.seed(solution.loss_name, replay.values)
-        states = run_training(ex.graph, replay.given, target, seed, ex.training, direction=+1)
+        states = solution.memo.get(("ascent", replay.exact))  # one wrong-way run serves every key
+        if states is None:
+            target, seed, _ = ex.seed(solution.loss_name, replay.values)
+            states = run_training(ex.graph, replay.given, target, seed, ex.training, direction=+1)
+            solution.memo["ascent", replay.exact] = states
         return states[key.step].value(key.name, ex.graph)
     loss = solution.loss_name
     param = key.name if key.name in ex.training.params else ex.training.params[0]

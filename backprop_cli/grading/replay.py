@@ -17,6 +17,7 @@ from backprop_cli.autodiff.op import Pulled
 from backprop_cli.autodiff.tensor import Value, numeric
 from backprop_cli.exercise.keys import GradKey, Key
 from backprop_cli.grading.solver import Solution
+from backprop_cli.source.errors import BackpropError
 
 
 @dataclass
@@ -36,8 +37,12 @@ class Replay:
         ex = solution.exercise
         convert = (lambda v: v) if exact else numeric
         self.solution, self.exact = solution, exact
-        self.given = {name: convert(v) for name, v in ex.given.items()}
-        self.values: Values = {n: convert(v) for n, v in ex.values.items()}
+        shared = solution.memo.get(("replay", exact))  # the exercise's part: the same for a class
+        if shared is None:
+            shared = solution.memo["replay", exact] = (
+                {name: convert(v) for name, v in ex.given.items()},
+                {n: convert(v) for n, v in ex.values.items()})
+        self.given, self.values = shared
         self.student = {k: convert(v) for k, v in work.values.items()}
         self._convert = convert
 
@@ -58,6 +63,21 @@ class Candidate:
     code: str
     make: Callable[[Replay], Value]  # the wrong value the mistake gives, on a replay's values
     words: Callable[[], str]  # the feedback; only a match is put into words
+    made: dict = field(default_factory=dict, compare=False, repr=False)  # by Replay.exact
+
+    def value(self, replay: Replay) -> Value:
+        """``make`` on the replay, kept: a recipe that does not depend on the student (all but
+        carried-forward, whose candidates are made afresh for each student) is computed once
+        per exercise on floats and once exactly, however many students it is tried on."""
+        if replay.exact not in self.made:
+            try:
+                self.made[replay.exact] = (self.make(replay), None)
+            except (BackpropError, ValueError, ArithmeticError) as err:
+                self.made[replay.exact] = (None, err)
+        value, err = self.made[replay.exact]
+        if err is not None:
+            raise err
+        return value
 
     @property
     def feedback(self) -> str:

@@ -8,14 +8,17 @@ printed form of every value and cutting the trace slice for wrong items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
-from backprop_cli.autodiff.numbers import shown
+from backprop_cli.autodiff.numbers import exact_text, shown
+from backprop_cli.autodiff.tensor import is_tensor
+from backprop_cli.exercise.model import Visibility
+from backprop_cli.source.errors import Location
 from backprop_cli.explain import picture as pictures
 from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
@@ -35,9 +38,12 @@ class ItemResult:
     diagnosis: str | None = None
     feedback: str | None = None
     message: str | None = None  # why an answer cannot be read, or has the wrong shape
-    note: str | None = None  # how an answer was read (a flat list taken as a row)
     right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
+    location: Location | None = None  # where the answer is written, for annotations
+    seconds: float = 0.0  # time spent on this item (reading, comparing, diagnosing, tracing)
+    note: str | None = None  # what was cut short (naming the mistake, the explanation) and why; how
+    # an answer was read when that may not be what was meant (a flat list taken as a row)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class FileResult:
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
     picture: Picture | None = None  # the graph with the asked items marked, when asked for
     picture_note: str | None = None  # why there is no picture, when one was asked for
+    notes: list[str] = field(default_factory=list)  # e.g. that a student changed the exercise
+    hide_expected: bool = False
+    visibility: Visibility = Visibility.VISIBLE
+    seconds: float = 0.0  # time spent on the whole file
 
     @property
     def first_wrong(self) -> str | None:
@@ -84,10 +94,15 @@ class Explanation:
 
 
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
-              picture: bool = False, limits: Limits = DEFAULT) -> FileResult:
+              picture: bool = False, limits: Limits = DEFAULT, traces: bool = True,
+              reveal: bool = False) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
 
     With ``picture``, the result carries the graph with the asked items marked on it.
+    ``traces``: cut the trace slice of each wrong item (only text, Markdown and
+    Gradescope show them).  ``reveal``: keep expected values and diagnoses of a
+    ``hide_expected`` exercise, for the teacher's gradebook; :func:`student_view`
+    hides them again.
     """
     ex = report.exercise
     if report.problems or ex is None:
@@ -98,19 +113,37 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         asked = float(sum((ask.points for ask in ex.asks), sp.Integer(0)))
         return FileResult(report.file, ex.id, ex.title, error, max_score=asked)
     items, skip = [], skip or {}
+    watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
+    expected = {v.label: _shown(v.expected) for v in report.items}
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
-        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        items.append(_item(report, verdict, skipped))
+        items.append(_item(report, verdict, expected[verdict.label], skip,
+                           traces and (reveal or not ex.hide_expected)))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
-        drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
-    return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
-                      float(report.score), float(report.max_score), [v.label for v in wrong],
-                      drawn, note)
+        drawn, note = _picture_guarded(report, [v.label for v in wrong],
+                                       skipped(skip, Phase.TRACE, PICTURE) is not None, limits)
+    result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
+                        float(report.score), float(report.max_score), [v.label for v in wrong],
+                        drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility)
+    return result if reveal else student_view(result)
+
+
+def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
+                     limits: Limits) -> tuple[Picture | None, str | None]:
+    """The picture; a failure leaves it out and says so (the grades stand)."""
+    try:
+        return _picture(report, wrong, skipped, limits)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the graph picture", "drawn")
+        if bug and report.crash is None:
+            report.crash = err
+        return None, words
 
 
 def _picture(report: Report, wrong: list[str], skipped: bool,
@@ -136,26 +169,80 @@ def _picture(report: Report, wrong: list[str], skipped: bool,
     return pictures.with_asked(drawn, asked), None
 
 
-def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult:
-    hidden = report.exercise.hide_expected
+def student_view(result: FileResult) -> FileResult:
+    """What a student may see: no expected values, diagnoses or traces when they are hidden."""
+    if not result.hide_expected:
+        return result
+    # Every classic mistake can be undone to give the right value, so hiding the
+    # expected values hides what is said about the mistake too.
+    return replace(result, items=[replace(i, expected=None, diagnosis=None, feedback=None, trace=None)
+                                  for i in result.items])
+
+
+def with_times(result: FileResult, seconds: dict[str, float], total: float) -> FileResult:
+    """The result with the time spent on each item and on the whole file."""
+    return replace(result, seconds=total,
+                   items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+
+
+def _shown(value) -> str | list[list[str]]:
+    """The printed right answer; its exact form when a decimal cannot be worked out (sin(10**10**9))."""
+    if is_tensor(value):
+        return [[_shown(e) for e in row] for row in value]
+    try:
+        return shown(value)
+    except MemoryError:
+        raise
+    except Exception:
+        try:
+            text = exact_text(value)
+        except MemoryError:
+            raise
+        except Exception:
+            text = None
+        return text if text and len(text) <= 200 else "(too large to print)"
+
+
+def _item(report: Report, verdict: Verdict, expected, skip: Skips, trace: bool) -> ItemResult:
+    """One item; ``trace``: cut its trace slice if it is wrong (and that part was not stopped)."""
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
-    trace = _slice(report, verdict) if wrong and not hidden and not skipped else None
+    notes = list(verdict.notes)
+    way = None
+    if wrong and trace and skipped(skip, Phase.ANSWER, verdict.label) is None:
+        why = skipped(skip, Phase.TRACE, verdict.label)
+        if why is not None:
+            notes.append(stopped(Phase.TRACE, why))
+        else:
+            way = _slice_guarded(report, verdict, notes)
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
         answer=verdict.answer,
-        expected=None if hidden else shown(verdict.expected),
+        expected=expected,
         points=float(verdict.points),
         max_points=float(verdict.max_points),
-        # Every classic mistake can be undone to give the right value, so hiding the
-        # expected values hides what is said about the mistake too.
-        diagnosis=None if hidden else verdict.diagnosis,
-        feedback=None if hidden else verdict.feedback,
+        diagnosis=verdict.diagnosis,
+        feedback=verdict.feedback,
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
-        note=verdict.note,
         right_entries=verdict.right_entries,
-        trace=trace,
+        trace=way,
+        location=verdict.location,
+        note="; ".join(notes) or None,
     )
+
+
+def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace | None:
+    """The trace slice; a failure leaves it out and says so (the grade stands)."""
+    try:
+        return _slice(report, verdict)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the explanation", "worked out")
+        if bug and report.crash is None:
+            report.crash = err
+        notes.append(words)
+        return None
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:
