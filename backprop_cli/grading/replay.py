@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from backprop_cli.autodiff.engine import Rules, Values, backward
+from backprop_cli.autodiff.engine import Rules, backward
 from backprop_cli.autodiff.op import Pulled
 from backprop_cli.autodiff.tensor import Value, numeric
 from backprop_cli.exercise.keys import GradKey, Key

@@ -42,7 +42,6 @@ def _exercise(r: FileResult) -> dict:
                 "diagnosis": i.diagnosis,
                 "feedback": i.feedback,
                 "message": i.message,
-                "note": i.note,
                 "entries": i.right_entries,
                 "line": i.location.line if i.location else None,
                 "column": i.location.column if i.location else None,
