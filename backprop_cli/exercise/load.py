@@ -25,6 +25,7 @@ from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream, Vi
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
                                            read_amount, refuse_long, scalar_of, where_of)
 from backprop_cli.exercise.variants import check_variant, read_template, template_problem
+from backprop_cli.source.files import read_file
 from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import (SYNTAX_ERROR, YMapping, YNode, YScalar, YSequence, is_missing, load_file,
@@ -87,13 +88,14 @@ def exercise_part(path: str | os.PathLike, error: BackpropError, limits: Limits 
     without that block (its asks and their points still count) and the error with a hint
     for the student; None when the exercise part itself cannot be read."""
     where = error.problems[0].location if error.problems else None
-    try:
-        with open(path, "rb") as f:
-            text = f.read(limits.max_file_bytes + 1).decode("utf-8")
-    except (OSError, ValueError):
+    if where is None:  # not a place in the text (the file is missing, a pipe, too large, ...)
+        return None
+    try:  # regular files only, read once more: a pipe or device would block here
+        text = read_file(path, str(path), limits.max_file_bytes + 1).decode("utf-8")
+    except (BackpropError, OSError, ValueError):
         return None
     block = _ANSWERS_BLOCK.search(text)
-    if where is None or block is None:
+    if block is None:
         return None
     first = text.count("\n", 0, block.start()) + 1
     last = first + block.group().count("\n")
