@@ -59,6 +59,8 @@ def exact_text(value: sp.Expr) -> str:
     """
     if value.is_Rational and max(abs(value.p), value.q).bit_length() > 12000:
         return decimal_text(value)  # past what int -> str allows (and what anyone reads)
+    if value.is_Rational:
+        return str(value)  # what the printer gives, without its evaluate(False) switch (a cache flush)
     try:
         with sp.evaluate(False):
             return _PRINTER.doprint(value)

@@ -98,10 +98,22 @@ def number_from_text(text: str, what: str, locate: Locate, limits: Limits = DEFA
             raise BackpropError(locate(name.start, name.end).problem(
                 f"{what} may only use {allowed}numbers, but '{name.id}' is not one",
                 "write the number itself, e.g. 2 or 3/2 or exp(-1)"))
-    used = {n: v for n, v in names.items() if n in expr.names(tree)}
-    value = evaluate(tree, used, locate(0, len(text)), limits)
+    value = _literal(tree)
+    if value is None:
+        used = {n: v for n, v in names.items() if n in expr.names(tree)}
+        value = evaluate(tree, used, locate(0, len(text)), limits)
     decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
     return Number(text.strip(), value, decimal, tree)
+
+
+def _literal(tree: expr.Node) -> sp.Expr | None:
+    """The value of a plain literal (``6``, ``-0.5``), which needs no graph: a 100x100 grid
+    of numbers is read in milliseconds, not seconds."""
+    if isinstance(tree, expr.Num):
+        return tree.value
+    if isinstance(tree, expr.Neg) and isinstance(tree.operand, expr.Num):
+        return -tree.operand.value
+    return None
 
 
 def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
