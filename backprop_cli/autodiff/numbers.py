@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 
 import mpmath
-import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
+
+from backprop_cli.autodiff.arrays import is_array
 
 SHORT = 60  # an exact form longer than this is shown in decimal
 DIGITS = 15  # significant digits of the decimal form
@@ -77,7 +78,7 @@ def shown(value):
 
     A tensor gives nested lists of such strings, one list per row.
     """
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return [[shown(e) for e in row] for row in value]
     if is_short(value):
         text = exact_text(value)

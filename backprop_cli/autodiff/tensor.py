@@ -9,21 +9,24 @@ different shapes, as in the course material.  NumPy's object arrays give
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
-import numpy as np
 import sympy as sp
 
+from backprop_cli.autodiff.arrays import is_array, np
 from backprop_cli.autodiff.numbers import is_numeric, is_short
 
-Tensor = np.ndarray
+if TYPE_CHECKING:
+    from numpy import ndarray as Tensor
+else:
+    Tensor = "numpy.ndarray"  # NumPy is imported when the first tensor is made
 Value = Union[sp.Expr, Tensor]
 Shape = tuple  # () for a scalar, (rows, columns) for a tensor
 INERT_AFTER = 40  # tree nodes of an exact number beyond which arithmetic on it is built inert
 
 
 def is_tensor(value) -> bool:
-    return isinstance(value, np.ndarray)
+    return is_array(value)
 
 
 def shape(value: Value) -> Shape:
