@@ -3,9 +3,14 @@
 Every error the grader reports must name ``file:line:col``, and numbers are
 read by our own expression parser, so PyYAML never constructs Python objects
 here (no YAML 1.1 implicit typing: ``no`` stays the text "no", ``010`` stays
-"010").  We stream the pure-Python parser's events and build a small tree of
+"010").  We stream the parser's events and build a small tree of
 :class:`YNode` objects holding raw scalar text and positions, with an explicit
-stack so that no input can exhaust the Python stack.  Hostile or broken input
+stack so that no input can exhaust the Python stack.  libyaml's C event parser
+reads ordinary files when PyYAML has it; anything it and the pure-Python
+parser might read differently (tabs, a block scalar header with a comment
+glued on, an empty value inside brackets), and every file with a problem, is
+read by the pure-Python parser, so nodes, positions and messages are the same
+either way.  Hostile or broken input
 is refused early with a positioned :class:`BackpropError`: oversized files,
 bad UTF-8, control characters, deep nesting, anchors and aliases (alias
 bombs), explicit tags (``!!python/object``), duplicate keys and several
@@ -23,6 +28,11 @@ from functools import cached_property
 import yaml
 from yaml.reader import Reader
 
+try:  # libyaml's event parser, when PyYAML was built with it
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _CParser = None
+
 from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 
@@ -36,6 +46,9 @@ _OPEN_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "it is a d
                 PermissionError: "permission denied"}
 _TAG = re.compile(r"![^\s,\[\]{}]*")
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
+# What libyaml reads differently from the pure-Python parser: tabs, byte order marks past the
+# start, directives, and a block scalar header with a comment and no blank before it ("|#").
+_NOT_FOR_LIBYAML = re.compile(r"[\t\ufeff]|^%|[|>][-+0-9]*#", re.M)
 
 
 @dataclass(frozen=True)
@@ -176,11 +189,22 @@ def _depth_message(limits: Limits) -> str:
     return f"the YAML is nested too deeply (more than {limits.max_yaml_depth} levels)"
 
 
+class _Unsure(Exception):
+    """libyaml's reading might differ from the pure-Python parser's here: read it with that one."""
+
+
+def _unsure_in_brackets(event: yaml.ScalarEvent) -> bool:
+    """An empty value (the parsers place it differently), or a plain one with a '?' (which the
+    pure-Python parser refuses inside brackets and libyaml accepts)."""
+    return not event.value or (not event.style and "?" in event.value)
+
+
 @dataclass
 class _Open:
     """A collection being built; for a mapping, the key waiting for its value."""
 
     node: YMapping | YSequence
+    flow: bool = False  # written in brackets
     key: YScalar | None = None
     seen: dict[str, YScalar] = field(default_factory=dict)
 
@@ -188,8 +212,9 @@ class _Open:
 class _TreeBuilder:
     """Turns parse events into YNodes; duplicate keys are collected, not raised at once."""
 
-    def __init__(self, source: Source, limits: Limits):
+    def __init__(self, source: Source, limits: Limits, strict: bool = False):
         self.source, self.limits = source, limits
+        self.strict = strict  # refuse what the two parsers might place differently
         self.stack: list[_Open] = []
         self.roots: list[YNode] = []
         self.documents = 0
@@ -198,9 +223,14 @@ class _TreeBuilder:
     def fail(self, problem: Problem) -> BackpropError:
         return BackpropError(self.problems + [problem])
 
-    def build(self) -> YNode:
-        for event in yaml.parse(self.source.text, Loader=yaml.SafeLoader):
-            self.feed(event)
+    def build(self, parser=yaml.SafeLoader) -> YNode:
+        """The tree from ``parser``'s events: PyYAML's pure-Python SafeLoader, or libyaml's CParser."""
+        events = parser(self.source.text)
+        try:
+            while events.check_event():
+                self.feed(events.get_event())
+        finally:
+            events.dispose()
         if self.problems:
             raise BackpropError(self.problems)
         root = self.roots[0] if self.roots else None
@@ -216,10 +246,12 @@ class _TreeBuilder:
                 raise self.fail(_problem_at(self.source, event.start_mark.index, message, span=3))
         elif isinstance(event, yaml.NodeEvent):
             self.check_properties(event)
-            loc = Location(self.source.name, event.start_mark.line + 1, event.start_mark.column + 1)
+            loc = self.source.location(event.start_mark.index)  # the parsers' lines differ at the end
             if isinstance(event, yaml.ScalarEvent):
                 style = _STYLES.get(event.style, "plain")
                 start, end = event.start_mark.index, event.end_mark.index
+                if self.strict and self.stack and self.stack[-1].flow and _unsure_in_brackets(event):
+                    raise _Unsure(event.value)
                 self.attach(YScalar(loc, self.source, event.value, style, start, end))
             elif isinstance(event, yaml.CollectionStartEvent):
                 self.open(event, loc)
@@ -244,9 +276,9 @@ class _TreeBuilder:
             message = "complex keys are not allowed: a key must be a plain word or string"
             raise self.fail(_problem_at(self.source, event.start_mark.index, message))
         if isinstance(event, yaml.MappingStartEvent):
-            self.stack.append(_Open(YMapping(loc, self.source, [])))
+            self.stack.append(_Open(YMapping(loc, self.source, []), bool(event.flow_style)))
         else:
-            self.stack.append(_Open(YSequence(loc, self.source, [])))
+            self.stack.append(_Open(YSequence(loc, self.source, []), bool(event.flow_style)))
 
     def attach(self, node: YNode) -> None:
         if not self.stack:
@@ -351,11 +383,19 @@ def _syntax_problem(source: Source, e: yaml.MarkedYAMLError) -> Problem:
     return _problem_at(source, mark.index, message)
 
 
-def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT) -> YNode:
-    """Parse one YAML document into YNodes; every failure is a positioned BackpropError."""
+def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT, libyaml: bool = True) -> YNode:
+    """Parse one YAML document into YNodes; every failure is a positioned BackpropError.
+
+    ``libyaml=False`` always uses the pure-Python parser (the two give the same result).
+    """
     source = Source(name, _decode(text, name, limits))
     _check_characters(source)
     _check_flow_depth(source, limits)
+    if libyaml and _CParser is not None and not _NOT_FOR_LIBYAML.search(source.text):
+        try:
+            return _TreeBuilder(source, limits, strict=True).build(_CParser)
+        except Exception:  # any problem at all: the pure-Python parser reports it, as it always has
+            pass
     builder = _TreeBuilder(source, limits)
     start = Location(name, 1, 1)
     try:
