@@ -9,7 +9,7 @@ import click
 from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
                                      print_problems)
 
-FORMATS = ["text", "json"]
+FORMATS = ["text", "json", "html"]
 
 
 @click.command()
@@ -22,15 +22,18 @@ FORMATS = ["text", "json"]
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
               help="Memory grading may use on top of what the process has at start (default 4096).")
+@click.option("--salt", metavar="S",
+              help="The salt the variants were made with: refuse a student's copy whose givens were edited.")
 @color_option
 @friendly_errors
 def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit: float | None,
-          memory_limit: int | None, color: bool | None) -> None:
+          memory_limit: int | None, salt: str | None, color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
     Exit code 0 when every asked answer is correct, 1 when some answer is
     incorrect, missing or invalid, 2 when a file cannot be used (the other
-    files are still graded).
+    files are still graded).  With --salt, a student's variant whose givens
+    were edited cannot be used.
     """
     from backprop_cli.grading import pipeline
     from backprop_cli.grading.runner import with_limits
@@ -44,13 +47,18 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
         except BackpropError as err:
             print_problems(err.problems)
             sys.exit(EXIT_UNUSABLE)
-    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit))
+    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit),
+                         pictures=fmt == "html", salt=salt)
     if debug_enabled() and run.crashes:
         raise run.crashes[0]
     if fmt == "json":
         from backprop_cli.render.jsonout import check_document, dumps
 
         click.echo(dumps(check_document(run.results)))
+    elif fmt == "html":
+        from backprop_cli.render.html import check_page
+
+        click.echo(check_page(run.results), nl=False)
     else:
         _print_text(run, color)
     sys.exit(run.exit_code)

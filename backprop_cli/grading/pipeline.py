@@ -16,10 +16,12 @@ from backprop_cli.exercise.keys import Key
 from backprop_cli.exercise.load import load_exercise
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
+from backprop_cli.explain.picture import Picture, too_big, without_values
+from backprop_cli.explain.picture import build as build_picture
 from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.grading import runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import FileResult, exit_code, summarize
+from backprop_cli.grading.results import Explanation, FileResult, exit_code, summarize
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError
@@ -67,24 +69,31 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
 
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
-              skip: Skips) -> runner.Outcome:
-    """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
+              skip: Skips, picture: bool = False, salt: str | None = None) -> runner.Outcome:
+    """Grade one file and summarise it for the renderers; nothing escapes but MemoryError.
+
+    With ``picture``, the result also carries the graph with the asked items marked.
+    """
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
-    report = grade_file(path, mapping, exercise_id, limits, watch, skip)
-    return summarize(report, watch, skip), report.crash
+    report = grade_file(path, mapping, exercise_id, limits, watch, skip, salt)
+    return summarize(report, watch, skip, picture, limits), report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
-          bounded: bool = True) -> CheckRun:
-    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory."""
-    grade = functools.partial(_grade_with, answers, limits)
+          bounded: bool = True, pictures: bool = False, salt: str | None = None) -> CheckRun:
+    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
+
+    ``pictures`` draws each file's graph with the asked items marked (the HTML report).
+    With ``salt``, each file must be a student's variant, unedited but for its answers.
+    """
+    grade = functools.partial(_grade_with, answers, limits, pictures, salt)
     outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
 
-def _grade_with(answers: Answers | None, limits: Limits, path: str, watch: Watch,
-                skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip)
+def _grade_with(answers: Answers | None, limits: Limits, pictures: bool, salt: str | None, path: str,
+                watch: Watch, skip: Skips) -> runner.Outcome:
+    return check_one(path, answers, limits, watch, skip, pictures, salt)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,40 @@ def load_expression(expression: str, given: list[str], upstream: list[str]) -> E
 def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             entry: str | None = None) -> Trace:
     """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain."""
+    run, wrt_node = backward_pass(exercise, of, wrt)
+    if entry is not None:
+        return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
+    return make_trace(run, wrt_node)
+
+
+def picture(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+            limits: Limits = DEFAULT) -> Picture:
+    """The graph drawn with values and gradients of ``of``; ``wrt``'s paths highlighted."""
+    note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
+    if note is not None:
+        raise BackpropError(f"{note}: use --format text, markdown or json")
+    run, wrt_node = backward_pass(exercise, of, wrt)
+    drawn = build_picture(run, exercise.title or exercise.id, wrt_node)
+    return without_values(drawn) if exercise.hide_expected else drawn
+
+
+def explanation(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+                limits: Limits = DEFAULT) -> Explanation:
+    """The trace and, when the graph is small enough to draw, its picture (the HTML page)."""
+    trace = explain(exercise, of, wrt)
+    return Explanation(exercise.title or exercise.id, exercise.prompt, trace,
+                       *drawing(exercise, of, wrt, limits))
+
+
+def drawing(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+            limits: Limits = DEFAULT) -> tuple[Picture | None, str | None]:
+    """The picture, or None and why the graph is not drawn (it is too big)."""
+    note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
+    return (picture(exercise, of, wrt, limits), None) if note is None else (None, note)
+
+
+def backward_pass(exercise: Exercise, of: str | None = None, wrt: str | None = None):
+    """The backward pass of ``of`` (default: the loss) and the ``wrt`` node, both checked."""
     solution = Solution(exercise)
     of = of or solution.loss_name
     if of not in exercise.graph.by_name and not (exercise.upstream and of == exercise.upstream.name):
@@ -127,7 +170,4 @@ def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
         wrt_node = exercise.graph.by_name.get(wrt)
         if wrt_node is None:
             raise BackpropError(f"--wrt {wrt}: there is no given or step called '{wrt}'")
-    run = solution.backward(of)
-    if entry is not None:
-        return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
-    return make_trace(run, wrt_node)
+    return solution.backward(of), wrt_node

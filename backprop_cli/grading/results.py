@@ -14,7 +14,12 @@ from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
 from backprop_cli.autodiff.numbers import shown
+from backprop_cli.explain import picture as pictures
+from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
+from backprop_cli.source.limits import DEFAULT, Limits
+
+PICTURE = "the graph picture"  # the label grading reports while it draws one
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class FileResult:
     score: float = 0.0
     max_score: float = 0.0
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
+    picture: Picture | None = None  # the graph with the asked items marked, when asked for
+    picture_note: str | None = None  # why there is no picture, when one was asked for
 
     @property
     def first_wrong(self) -> str | None:
@@ -53,8 +60,23 @@ class FileResult:
         return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
 
-def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None) -> FileResult:
-    """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade."""
+@dataclass(frozen=True)
+class Explanation:
+    """What ``explain`` shows: the trace, and the graph drawn with values and gradients."""
+
+    title: str
+    prompt: str | None
+    trace: Trace
+    picture: Picture | None = None
+    picture_note: str | None = None  # why there is no picture
+
+
+def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
+              picture: bool = False, limits: Limits = DEFAULT) -> FileResult:
+    """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
+
+    With ``picture``, the result carries the graph with the asked items marked on it.
+    """
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
@@ -66,8 +88,36 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         items.append(_item(report, verdict, skipped))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
+    drawn, note = (None, None)
+    if picture:
+        watch(Phase.TRACE, PICTURE)
+        drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
-                      float(report.score), float(report.max_score), [v.label for v in wrong])
+                      float(report.score), float(report.max_score), [v.label for v in wrong],
+                      drawn, note)
+
+
+def _picture(report: Report, wrong: list[str], skipped: bool,
+             limits: Limits) -> tuple[Picture | None, str | None]:
+    """The graph with each asked item marked on the node it is about."""
+    ex = report.exercise
+    if skipped:
+        return None, "drawing the graph took too long"
+    note = pictures.too_big(len(ex.graph.nodes), limits.max_picture_nodes)
+    if note is not None:
+        return None, note
+    drawn = pictures.build(report.solution.backward(ex.loss_name), ex.title or ex.id)
+    if ex.hide_expected:
+        drawn = pictures.without_values(drawn)
+    first = wrong[0] if wrong else None
+    asked: dict[str, list[Asked]] = {}
+    for verdict in report.items:
+        key = verdict.key
+        name = key.name if isinstance(key, ValueKey) else key.wrt if isinstance(key, GradKey) else None
+        if name is not None:
+            asked.setdefault(name, []).append(
+                Asked(verdict.label, verdict.status is Status.CORRECT, verdict.label == first))
+    return pictures.with_asked(drawn, asked), None
 
 
 def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult:
