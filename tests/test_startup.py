@@ -99,3 +99,17 @@ def test_a_reader_that_stops_early_does_not_cause_a_traceback(fmt):
     proc = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert len(proc.stdout) == 10
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_only_the_arrays_module_imports_numpy():
+    """NumPy is imported when the first tensor is made (autodiff/arrays.py), never at start-up."""
+    import ast
+
+    package = ROOT / "backprop_cli"
+    for path in package.rglob("*.py"):
+        if path.relative_to(package).as_posix() == "autodiff/arrays.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.split(".")[0] == "numpy" for n in names), f"{path}:{node.lineno} imports numpy"
