@@ -17,6 +17,7 @@ from backprop_cli.cli.check import check
 from backprop_cli.cli.common import Settings
 from backprop_cli.cli.copies import blank, variant
 from backprop_cli.cli.explain import explain
+from backprop_cli.cli.grade import grade
 from backprop_cli.cli.schema import schema
 from backprop_cli.cli.solve import solve
 from backprop_cli.cli.validate import validate
@@ -40,11 +41,12 @@ def main(ctx: click.Context, debug: bool) -> None:
     backprop variant t.yaml --student ID   one student's own values of a template
     backprop list exercises/          a table of the exercises in a folder
     backprop schema                   the JSON Schema of exercise files, for editors
+    backprop grade KEY SUBMISSIONS    grade a whole class into a gradebook
     """
     ctx.obj = Settings(debug=debug)
 
 
-for command in (check, explain, solve, validate, blank, variant, catalog, schema):
+for command in (check, explain, solve, validate, blank, variant, catalog, schema, grade):
     main.add_command(command)
 
 

@@ -8,12 +8,14 @@ printed form of every value and cutting the trace slice for wrong items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
 from backprop_cli.autodiff.numbers import shown
+from backprop_cli.exercise.model import Visibility
+from backprop_cli.source.errors import Location
 from backprop_cli.explain import picture as pictures
 from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
@@ -35,6 +37,8 @@ class ItemResult:
     message: str | None = None  # why an answer cannot be read, or has the wrong shape
     right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
+    location: Location | None = None  # where the answer is written, for annotations
+    seconds: float = 0.0  # time spent on this item (reading, comparing, diagnosing, tracing)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class FileResult:
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
     picture: Picture | None = None  # the graph with the asked items marked, when asked for
     picture_note: str | None = None  # why there is no picture, when one was asked for
+    notes: list[str] = field(default_factory=list)  # e.g. that a student changed the exercise
+    hide_expected: bool = False
+    visibility: Visibility = Visibility.VISIBLE
+    seconds: float = 0.0  # time spent on the whole file
 
     @property
     def first_wrong(self) -> str | None:
@@ -72,10 +80,15 @@ class Explanation:
 
 
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
-              picture: bool = False, limits: Limits = DEFAULT) -> FileResult:
+              picture: bool = False, limits: Limits = DEFAULT, traces: bool = True,
+              reveal: bool = False) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
 
     With ``picture``, the result carries the graph with the asked items marked on it.
+    ``traces``: cut the trace slice of each wrong item (only text, Markdown and
+    Gradescope show them).  ``reveal``: keep expected values and diagnoses of a
+    ``hide_expected`` exercise, for the teacher's gradebook; :func:`student_view`
+    hides them again.
     """
     ex = report.exercise
     if report.problems or ex is None:
@@ -85,16 +98,17 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
         skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        items.append(_item(report, verdict, skipped))
+        items.append(_item(report, verdict, traces and not skipped and (reveal or not ex.hide_expected)))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
         drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
-    return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
-                      float(report.score), float(report.max_score), [v.label for v in wrong],
-                      drawn, note)
+    result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
+                        float(report.score), float(report.max_score), [v.label for v in wrong],
+                        drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility)
+    return result if reveal else student_view(result)
 
 
 def _picture(report: Report, wrong: list[str], skipped: bool,
@@ -120,24 +134,38 @@ def _picture(report: Report, wrong: list[str], skipped: bool,
     return pictures.with_asked(drawn, asked), None
 
 
-def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult:
-    hidden = report.exercise.hide_expected
+def student_view(result: FileResult) -> FileResult:
+    """What a student may see: no expected values, diagnoses or traces when they are hidden."""
+    if not result.hide_expected:
+        return result
+    # Every classic mistake can be undone to give the right value, so hiding the
+    # expected values hides what is said about the mistake too.
+    return replace(result, items=[replace(i, expected=None, diagnosis=None, feedback=None, trace=None)
+                                  for i in result.items])
+
+
+def with_times(result: FileResult, seconds: dict[str, float], total: float) -> FileResult:
+    """The result with the time spent on each item and on the whole file."""
+    return replace(result, seconds=total,
+                   items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+
+
+def _item(report: Report, verdict: Verdict, trace: bool) -> ItemResult:
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
-    trace = _slice(report, verdict) if wrong and not hidden and not skipped else None
+    way = _slice(report, verdict) if wrong and trace else None
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
         answer=verdict.answer,
-        expected=None if hidden else shown(verdict.expected),
+        expected=shown(verdict.expected),
         points=float(verdict.points),
         max_points=float(verdict.max_points),
-        # Every classic mistake can be undone to give the right value, so hiding the
-        # expected values hides what is said about the mistake too.
-        diagnosis=None if hidden else verdict.diagnosis,
-        feedback=None if hidden else verdict.feedback,
+        diagnosis=verdict.diagnosis,
+        feedback=verdict.feedback,
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
         right_entries=verdict.right_entries,
-        trace=trace,
+        trace=way,
+        location=verdict.location,
     )
 
 

@@ -25,7 +25,7 @@ from backprop_cli.grading import formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
-from backprop_cli.source.errors import BackpropError, Problem
+from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing
 
@@ -56,6 +56,7 @@ class Verdict:
     feedback: str | None = None
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
+    location: Location | None = None  # where the answer is written (file, line, column)
 
     @property
     def points(self) -> sp.Expr:
@@ -141,7 +142,8 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
             node = given.get(ask.answer_key)
             verdict = Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key),
                               ask.points, ask.form, problem=Problem(skip[Phase.ANSWER, ask.answer_key]),
-                              answer=node.text.strip() if isinstance(node, YScalar) else None)
+                              answer=node.text.strip() if isinstance(node, YScalar) else None,
+                              location=node.location if node is not None else None)
         else:
             verdict = _grade_one(ask, given.get(ask.answer_key), solution, limits)
         report.items.append(verdict)
@@ -154,7 +156,8 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
     ex = solution.exercise
     expected = solution.expected(ask.key)
-    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form)
+    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form,
+                      location=node.location if node is not None else None)
     if is_missing(node):
         return verdict
     if isinstance(node, YScalar):

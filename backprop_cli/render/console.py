@@ -13,8 +13,9 @@ import sys
 from rich.console import Console
 
 
-def make_console(color: bool | None = None, stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
+def make_console(color: bool | None = None, stderr: bool = False, file=None) -> Console:
+    """A console on stdout (stderr, or ``file``, e.g. a buffer for ``--output``)."""
+    stream = file if file is not None else sys.stderr if stderr else sys.stdout
     if color is None:
         probe = Console(file=stream)
         color = probe.is_terminal and not probe.no_color

@@ -10,13 +10,16 @@ from backprop_cli.explain.trace import Trace
 VERSION = 1
 
 
-def check_document(results: list[FileResult]) -> dict:
-    return {
+def check_document(results: list[FileResult], notes: list[str] | None = None) -> dict:
+    document = {
         "version": VERSION,
         "score": sum(r.score for r in results),
         "max_score": sum(r.max_score for r in results),
         "exercises": [_exercise(r) for r in results],
     }
+    if notes:
+        document["notes"] = list(notes)  # files given to check --key that were not used
+    return document
 
 
 def _exercise(r: FileResult) -> dict:
@@ -39,11 +42,14 @@ def _exercise(r: FileResult) -> dict:
                 "feedback": i.feedback,
                 "message": i.message,
                 "entries": i.right_entries,
+                "line": i.location.line if i.location else None,
+                "column": i.location.column if i.location else None,
             }
             for i in r.items
         ],
         "not_asked": r.not_asked,
         "first_wrong": r.first_wrong,
+        "notes": r.notes,
     }
 
 

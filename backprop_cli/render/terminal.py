@@ -69,7 +69,8 @@ def report_group(result: FileResult) -> Group:
     if result.title:
         head.append(printable(f" — {result.title}"))
     if result.error is not None:
-        return Group(head, Text(printable(result.error), style="red"))
+        return Group(head, Text(printable(result.error), style="red"),
+                     *(Text(printable(f"Note: {note}"), style="yellow") for note in result.notes))
     parts: list[RenderableType] = [head]
     if result.first_wrong:
         parts.append(Text(f"First wrong step: {result.first_wrong} (explained first below)", style="bold red"))
@@ -97,6 +98,7 @@ def report_group(result: FileResult) -> Group:
             parts.append(trace_group(item.trace, f"How to get {item.key}:"))
     if result.not_asked:
         parts.append(Text(printable("Not asked, not graded: " + ", ".join(result.not_asked)), style="yellow"))
+    parts += [Text(printable(f"Note: {note}"), style="yellow") for note in result.notes]
     parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
     return Group(*parts)
 
