@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 from backprop_cli.autodiff.numbers import decimal_text, shown
+from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.exercise.load import load_exercise
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
@@ -31,7 +32,7 @@ def answer_choices(path: Path = EXERCISE) -> list[tuple[str, list[str], list[str
     choices = []
     for ask in exercise.asks:
         expected = solution.expected(ask.key)
-        right = [shown(expected), decimal_text(expected, 6)]
+        right = [shown(expected)] + ([decimal_text(expected, 6)] if not is_tensor(expected) else [])
         wrong = []
         try:
             for candidate in candidates(solution, ask.key, StudentWork({})):
@@ -40,7 +41,7 @@ def answer_choices(path: Path = EXERCISE) -> list[tuple[str, list[str], list[str
                     wrong.append(text)
         except BackpropError:
             pass
-        choices.append((ask.answer_key, list(dict.fromkeys(right)), wrong + ["12345", "-1/3"]))
+        choices.append((ask.answer_key, right if right[0] != right[-1] else right[:1], wrong + ["12345", "-1/3"]))
     return choices
 
 

@@ -28,6 +28,7 @@ from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor, 
 from backprop_cli.autodiff.training import run_training
 from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
+from backprop_cli.grading import cache
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError
 
@@ -73,9 +74,18 @@ class _CarryForward(Rules):
 
 def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
     """Wrong values that classic mistakes give for ``key``, most specific first."""
-    yield from _carried_forward(solution, key, work)
-    memo = solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key)))
-    yield from memo
+    yield from from_own_work(solution, key, work)
+    yield from replayed(solution, key)
+
+
+def from_own_work(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
+    """The candidates that depend on the student's other answers (carried forward)."""
+    return _carried_forward(solution, key, work)
+
+
+def replayed(solution: Solution, key: Key) -> Iterator[Candidate]:
+    """The candidates that depend only on the exercise, each computed once per exercise."""
+    return iter(solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key))))
 
 
 class _Memo:
@@ -191,7 +201,7 @@ def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterato
     wrong = [k for k in work.values if k in work.wrong]
     if not wrong:
         return
-    values = _forward_with(ex, known_values)
+    values = _with_own(solution, ("forward", _content(known_values)), lambda: _forward_with(ex, known_values))
     if values is None:
         return
     if isinstance(key, ValueKey):
@@ -208,8 +218,21 @@ def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterato
             or (isinstance(k, GradKey) and k.of == key.of and graph.by_name[k.wrt] in known_grads)]
     if not used:
         return
-    again = backward(graph, values, run.target, run.seed, run.outside, _CarryForward(known_grads))
+    again = _with_own(solution, ("backward", key.of, _content(known_values), _content(known_grads)),
+                      lambda: backward(graph, values, run.target, run.seed, run.outside, _CarryForward(known_grads)))
     yield Candidate("carried-forward", again.grad(wrt), _carry_words(used, work, solution))
+
+
+def _with_own(solution: Solution, key, compute):
+    """A pass over a student's own values, once per exercise and set of values: a class
+    repeats the same slips, so the same carried-forward passes come up again and again."""
+    return cache.table(solution, "own values").get_or_make(key, compute)
+
+
+def _content(values: dict[Node, Value]) -> tuple:
+    """The values by node, as something hashable (a tensor by its shape and entries)."""
+    return tuple(sorted((node.index, ("tensor", v.shape, tuple(v.flat)) if is_tensor(v) else v)
+                        for node, v in values.items()))
 
 
 def _forward_with(ex, known: dict[Node, Value]) -> Values | None:

@@ -170,13 +170,16 @@ def _item(report: Report, verdict: Verdict, trace: bool) -> ItemResult:
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:
-    """The part of the trace that leads to this item's right answer."""
-    ex, key = report.exercise, verdict.key
-    if isinstance(key, GradKey):
-        return make_trace(report.solution.backward(key.of), ex.node(key.wrt))
-    if isinstance(key, ValueKey):
-        return value_trace(ex.node(key.name), ex.values, ex.graph)
-    return None
+    """The part of the trace that leads to this item's right answer (cut once per exercise and key)."""
+    ex, key, memo = report.exercise, verdict.key, report.solution.memo
+    if ("trace", key) not in memo:
+        if isinstance(key, GradKey):
+            memo["trace", key] = make_trace(report.solution.backward(key.of), ex.node(key.wrt))
+        elif isinstance(key, ValueKey):
+            memo["trace", key] = value_trace(ex.node(key.name), ex.values, ex.graph)
+        else:
+            memo["trace", key] = None
+    return memo["trace", key]
 
 
 def exit_code(results: list[FileResult]) -> int:

@@ -18,12 +18,11 @@ from backprop_cli.autodiff.numbers import equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import load_exercise
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
-from backprop_cli.grading import formula
+from backprop_cli.grading import cache, formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
-from backprop_cli.grading.diagnosis import StudentWork, candidates
+from backprop_cli.grading.diagnosis import StudentWork, from_own_work, replayed
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -165,14 +164,15 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     try:
         if ask.form is Form.FORMULA:
             return _grade_formula(verdict, node, solution, limits)
-        answer = read_answer(node, limits, ex.given)  # `2*x*w` is read at the given values
+        answer = _read_once(node, solution, limits)  # `2*x*w` is read at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
     verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
     grid = _as_grid(answer)
     verdict.grid = grid
-    right = _entry_verdicts(grid, expected, ex)
+    right = cache.table(solution, "answers judged").get_or_make(
+        (ask.key, _content(grid)), lambda: _entry_verdicts(grid, expected, ex))
     got = (len(grid), len(grid[0]))
     if right is None:
         verdict.status = Status.INCORRECT
@@ -207,6 +207,15 @@ def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | G
     if is_tensor(number.value):  # an expression such as W @ x, written over tensor givens
         return [[Number(number.text, e, number.decimal) for e in row] for row in number.value]
     return number
+
+
+def _read_once(node: YNode, solution: Solution, limits: Limits) -> Number | Grid:
+    """:func:`read_answer`, once per answer text and exercise (a problem is placed anew each time)."""
+    def read() -> Number | Grid:
+        return read_answer(node, limits, solution.exercise.given)
+
+    key = cache.answer_key(node)
+    return read() if key is None else cache.table(solution, "answers read").get_or_make((key, limits), read)
 
 
 def _as_grid(answer: Number | Grid) -> Grid:
@@ -252,18 +261,40 @@ def _grid_value(grid: Grid) -> Value:
 
 
 def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
+    """The first candidate the answer matches; the classic mistakes are matched once per answer."""
     ex = solution.exercise
     try:
-        for candidate in candidates(solution, verdict.key, work):
+        for candidate in from_own_work(solution, verdict.key, work):
+            if _matches(verdict.grid, candidate.value, ex):
+                return candidate.code, candidate.feedback
+    except BackpropError:
+        return _rounding(verdict, ex)  # a replayed mistake that leaves a function's domain matches nothing
+    return cache.table(solution, "answers diagnosed").get_or_make(
+        (verdict.key, _content(verdict.grid)), lambda: (_classic(verdict, solution),))[0]
+
+
+def _classic(verdict: Verdict, solution: Solution) -> tuple[str, str] | None:
+    ex = solution.exercise
+    try:
+        for candidate in replayed(solution, verdict.key):
             if _matches(verdict.grid, candidate.value, ex):
                 return candidate.code, candidate.feedback
     except BackpropError:
         pass  # a replayed mistake that leaves a function's domain matches nothing
+    return _rounding(verdict, ex)
+
+
+def _rounding(verdict: Verdict, ex: Exercise) -> tuple[str, str] | None:
     if _matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
         return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
                             f"absolute {tol.abs}): keep more digits in the intermediate results")
     return None
+
+
+def _content(grid: Grid) -> tuple:
+    """What judging an answer depends on: each entry's exact value and whether it was a decimal."""
+    return tuple(tuple((n.value, n.decimal) for n in row) for row in grid)
 
 
 def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,
@@ -290,14 +321,16 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
     ``salt`` the file must be a student's variant whose givens were not edited.
     """
     report = Report(path)
+    loaded = None
     try:
-        exercise = load_exercise(path, limits, salt=salt)
+        loaded = cache.load(path, limits, salt)
+        exercise = loaded.exercise
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
-        return grade(exercise, answers, limits, watch, skip)
+        return grade(exercise, answers, limits, watch, skip, loaded.solution)
     except BackpropError as err:
-        report.problems = err.problems
+        report.problems = loaded.own(err.problems) if loaded else err.problems
     except MemoryError:
         raise  # the sandbox decides which item ran out of memory
     except Exception as err:  # a bug must not cost the other files their grades

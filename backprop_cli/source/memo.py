@@ -9,12 +9,13 @@ run's memory stays bounded.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from typing import Callable, Generic, Hashable, TypeVar
 
 V = TypeVar("V")
 
-_TABLES: list["Memo"] = []
+_TABLES: "weakref.WeakSet[Memo]" = weakref.WeakSet()  # every table alive, for clear_all
 
 
 class Memo(Generic[V]):
@@ -23,7 +24,7 @@ class Memo(Generic[V]):
     def __init__(self, size: int) -> None:
         self.size = size
         self.entries: OrderedDict[Hashable, V] = OrderedDict()
-        _TABLES.append(self)
+        _TABLES.add(self)
 
     def get(self, key: Hashable) -> V | None:
         value = self.entries.get(key)
@@ -49,5 +50,5 @@ class Memo(Generic[V]):
 
 def clear_all() -> None:
     """Forget everything every table holds (benchmarks and tests start cold with it)."""
-    for table in _TABLES:
+    for table in list(_TABLES):
         table.clear()
