@@ -597,7 +597,7 @@ TOP_KEYS = {"version", "score", "max_score", "exercises"}
 EXERCISE_KEYS = {"file", "id", "title", "error", "score", "max_score", "items"}
 ITEM_KEYS = {"key", "status", "answer", "expected", "points", "max_points", "diagnosis", "feedback"}
 EXTENSIONS = {"exercise": {"not_asked", "first_wrong", "notes"},  # additions SPEC allows
-              "item": {"message", "entries", "line", "column"}}
+              "item": {"message", "entries", "line", "column", "note"}}
 
 
 def is_value(value) -> bool:

@@ -47,18 +47,34 @@ def test_help_and_version_import_neither_sympy_nor_numpy(args):
     assert not names & {"sympy", "numpy", "mpmath", "rich", "yaml"}, sorted(names)
 
 
+GRADE_AND_SAY = """
+import sys
+from backprop_cli.grading import pipeline
+run = pipeline.check(sys.argv[1:], bounded=False)
+print("numpy" in sys.modules, run.exit_code)
+"""
+
+
+def grade_in_process(path: Path) -> str:
+    """Grade in a fresh process (no worker: its imports are its own); whether NumPy came in, and the exit code."""
+    proc = subprocess.run([sys.executable, "-c", GRADE_AND_SAY, str(path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
 def test_checking_a_scalar_exercise_does_not_import_numpy():
+    assert grade_in_process(FILLED / "linear-model-wrong.yaml") == "False 1"
     proc = backprop("check", FILLED / "linear-model-wrong.yaml", importtime=True)
     assert proc.returncode == 1, proc.stderr
-    names = imported(proc.stderr)  # the parent's and the forked worker's imports both
-    assert "sympy" in names
-    assert "numpy" not in names
+    names = imported(proc.stderr)  # the command's own process
+    assert "sympy" in names and "numpy" not in names
 
 
 def test_checking_a_tensor_exercise_imports_numpy_and_grades_it():
-    proc = backprop("check", FILLED / "mlp-2-3-3-1-wrong.yaml", "--format", "json", importtime=True)
+    assert grade_in_process(FILLED / "mlp-2-3-3-1-wrong.yaml") == "True 1"
+    proc = backprop("check", FILLED / "mlp-2-3-3-1-wrong.yaml", "--format", "json")
     assert proc.returncode == 1, proc.stderr
-    assert "numpy" in imported(proc.stderr)
     assert '"status": "incorrect"' in proc.stdout
 
 

@@ -14,7 +14,7 @@ import click
 from backprop_cli import __version__
 from backprop_cli.cli.catalog import catalog
 from backprop_cli.cli.check import check
-from backprop_cli.cli.common import Settings
+from backprop_cli.cli.common import Settings, stop_on_signals, tolerant_output
 from backprop_cli.cli.copies import blank, variant
 from backprop_cli.cli.explain import explain
 from backprop_cli.cli.grade import grade
@@ -25,7 +25,16 @@ from backprop_cli.cli.validate import validate
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class _Backprop(click.Group):
+    """The command group, run with clean stops on signals and output that cannot fail to encode."""
+
+    def main(self, *args, **kwargs):
+        tolerant_output()
+        with stop_on_signals():
+            return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Backprop, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="backprop")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
 @click.pass_context

@@ -22,7 +22,7 @@ from backprop_cli.exercise.asks import BROKEN_TRAINING, read_asks
 from backprop_cli.exercise.build import Collector, assemble
 from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream, Visibility
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
-                                           scalar_of, where_of)
+                                           read_amount, refuse_long, scalar_of, where_of)
 from backprop_cli.exercise.variants import check_variant, read_template, template_problem
 from backprop_cli.source.errors import BackpropError
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -223,10 +223,7 @@ class _Reader:
             if key.text not in ("rel", "abs"):
                 raise BackpropError(node_problem(key, f"unknown tolerance '{key.text}'",
                                                  "tolerance has 'rel' and 'abs'"))
-            number = constant(value, f"tolerance {key.text}", self.limits)
-            if number < 0:
-                raise BackpropError(node_problem(value, "a tolerance cannot be negative"))
-            parts[key.text] = number
+            parts[key.text] = read_amount(value, "a tolerance", self.limits)
         return Tolerance(**parts)
 
     def read_train(self, node: YNode | None, given: "Given") -> Training | None:
@@ -240,6 +237,8 @@ class _Reader:
                 raise BackpropError(node_problem(key, f"unknown train field '{name}'",
                                                  "train has " + ", ".join(TRAIN_FIELDS)))
             if name == "params":
+                if isinstance(value, YSequence):
+                    refuse_long(value, "params", self.limits)
                 items = value.items if isinstance(value, YSequence) else [value]
                 params = tuple(read_text(i, "a param").strip() for i in items)
                 for item, param in zip(items, params):

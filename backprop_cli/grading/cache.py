@@ -22,6 +22,7 @@ from typing import Hashable
 
 from backprop_cli.exercise.load import exercise_from_tree
 from backprop_cli.exercise.model import Exercise
+from backprop_cli.grading.budget import Phase, Watch, no_watch
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import Problem
 from backprop_cli.source.limits import Limits
@@ -50,9 +51,11 @@ class Loaded:
 _EXERCISES: Memo[Loaded] = Memo(16)
 
 
-def load(path: str, limits: Limits, salt: str | None = None) -> Loaded:
+def load(path: str, limits: Limits, salt: str | None = None, watch: Watch = no_watch) -> Loaded:
     """The exercise in ``path``, solved once for every file with the same exercise part."""
+    watch(Phase.READING, "")
     root = load_file(path, limits)
+    watch(Phase.LOADING, "")
     stem = Path(path).stem
     key = exercise_key(root, stem, limits, salt)
     if key is None:
@@ -95,8 +98,8 @@ def exercise_key(root: YNode, stem: str, limits: Limits, salt: str | None) -> Ha
 def answer_key(node: YNode) -> Hashable | None:
     """An answer's content: its text, or the texts of a list's entries; None for anything else."""
     if isinstance(node, YScalar):
-        return ("text", node.text)
-    if isinstance(node, YSequence):
+        return ("text", node.text) if node.flaw is None else None
+    if isinstance(node, YSequence) and not node.oversized:
         entries = tuple(answer_key(item) for item in node.items)
         return None if None in entries else ("list", entries)
     return None

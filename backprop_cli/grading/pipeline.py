@@ -82,7 +82,14 @@ def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
     timer = Stopwatch(watch)
     report = grade_file(path, mapping, exercise_id, limits, timer, skip, salt)
-    result = summarize(report, timer, skip, picture, limits, traces)
+    try:
+        result = summarize(report, timer, skip, picture, limits, traces)
+    except MemoryError:
+        raise
+    except Exception as err:  # a bug must not cost the other files their grades
+        error = (f"internal error while reporting on {path}: {type(err).__name__}: {err} "
+                 "(please report this)")
+        return FileResult(path, None, None, error), err
     return with_times(result, timer.seconds, timer.stop()), report.crash
 
 

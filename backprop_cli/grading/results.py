@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
-from backprop_cli.autodiff.numbers import shown
+from backprop_cli.autodiff.numbers import exact_text, shown
+from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.exercise.model import Visibility
 from backprop_cli.source.errors import Location
 from backprop_cli.explain import picture as pictures
@@ -39,6 +40,7 @@ class ItemResult:
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
     location: Location | None = None  # where the answer is written, for annotations
     seconds: float = 0.0  # time spent on this item (reading, comparing, diagnosing, tracing)
+    note: str | None = None  # what was cut short (naming the mistake, the explanation), and why
 
 
 @dataclass(frozen=True)
@@ -95,20 +97,37 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
     items, skip = [], skip or {}
+    watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
+    expected = {v.label: _shown(v.expected) for v in report.items}
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
-        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        items.append(_item(report, verdict, traces and not skipped and (reveal or not ex.hide_expected)))
+        items.append(_item(report, verdict, expected[verdict.label], skip,
+                           traces and (reveal or not ex.hide_expected)))
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
-        drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
+        drawn, note = _picture_guarded(report, [v.label for v in wrong],
+                                       skipped(skip, Phase.TRACE, PICTURE) is not None, limits)
     result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                         float(report.score), float(report.max_score), [v.label for v in wrong],
                         drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility)
     return result if reveal else student_view(result)
+
+
+def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
+                     limits: Limits) -> tuple[Picture | None, str | None]:
+    """The picture; a failure leaves it out and says so (the grades stand)."""
+    try:
+        return _picture(report, wrong, skipped, limits)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the graph picture", "drawn")
+        if bug and report.crash is None:
+            report.crash = err
+        return None, words
 
 
 def _picture(report: Report, wrong: list[str], skipped: bool,
@@ -150,14 +169,40 @@ def with_times(result: FileResult, seconds: dict[str, float], total: float) -> F
                    items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
 
 
-def _item(report: Report, verdict: Verdict, trace: bool) -> ItemResult:
+def _shown(value) -> str | list[list[str]]:
+    """The printed right answer; its exact form when a decimal cannot be worked out (sin(10**10**9))."""
+    if is_tensor(value):
+        return [[_shown(e) for e in row] for row in value]
+    try:
+        return shown(value)
+    except MemoryError:
+        raise
+    except Exception:
+        try:
+            text = exact_text(value)
+        except MemoryError:
+            raise
+        except Exception:
+            text = None
+        return text if text and len(text) <= 200 else "(too large to print)"
+
+
+def _item(report: Report, verdict: Verdict, expected, skip: Skips, trace: bool) -> ItemResult:
+    """One item; ``trace``: cut its trace slice if it is wrong (and that part was not stopped)."""
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
-    way = _slice(report, verdict) if wrong and trace else None
+    notes = list(verdict.notes)
+    way = None
+    if wrong and trace and skipped(skip, Phase.ANSWER, verdict.label) is None:
+        why = skipped(skip, Phase.TRACE, verdict.label)
+        if why is not None:
+            notes.append(stopped(Phase.TRACE, why))
+        else:
+            way = _slice_guarded(report, verdict, notes)
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
         answer=verdict.answer,
-        expected=shown(verdict.expected),
+        expected=expected,
         points=float(verdict.points),
         max_points=float(verdict.max_points),
         diagnosis=verdict.diagnosis,
@@ -166,7 +211,22 @@ def _item(report: Report, verdict: Verdict, trace: bool) -> ItemResult:
         right_entries=verdict.right_entries,
         trace=way,
         location=verdict.location,
+        note="; ".join(notes) or None,
     )
+
+
+def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace | None:
+    """The trace slice; a failure leaves it out and says so (the grade stands)."""
+    try:
+        return _slice(report, verdict)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the explanation", "worked out")
+        if bug and report.crash is None:
+            report.crash = err
+        notes.append(words)
+        return None
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:

@@ -26,7 +26,7 @@ class Stopwatch:
 
     def __call__(self, phase: Phase, label: str) -> None:
         self._lap()
-        self.label = None if phase is Phase.LOADING else label
+        self.label = label if phase.per_answer else None  # reading and loading are the file's
         self.inner(phase, label)
 
     def stop(self) -> float:

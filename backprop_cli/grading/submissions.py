@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,7 +28,8 @@ from backprop_cli.grading.runner import Outcome
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.stopwatch import Stopwatch
 from backprop_cli.grading.verdicts import grade
-from backprop_cli.source.errors import BackpropError, Problem, printable
+from backprop_cli.source.errors import BackpropError, Problem, one_line
+from backprop_cli.source.files import read_file
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import (YMapping, YNode, YScalar, YSequence, is_missing, load_file,
                                          load_text, node_problem)
@@ -45,7 +45,7 @@ MAX_NOTES = 50  # files passed over that are listed one by one
 def shown_name(name: str) -> str:
     """A file or folder name as one printable line, whatever bytes it was made of."""
     text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    return printable(text).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return one_line(text).replace("\t", "\\t")
 
 
 # ------------------------------------------------------------------ the key
@@ -109,7 +109,7 @@ class Key:
         chosen = self.by_id.get(claimed) if claimed else None
         if chosen is None:
             chosen = self.by_name(display)
-            says = f" (it says {field_name} '{printable(claimed)}')" if claimed else ""
+            says = f" (it says {field_name} '{one_line(claimed)}')" if claimed else ""
             if chosen is None:
                 raise BackpropError(Problem(
                     f"{display}: not an exercise of this assignment{says}",
@@ -254,15 +254,7 @@ def find_files(folder: str, shown: str) -> Found:
 
 def read_regular(path: str, display: str, limits: Limits = DEFAULT) -> bytes:
     """The first bytes of a regular file; a link, FIFO or device is refused before reading."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as err:
-        raise BackpropError(Problem(f"cannot read '{display}': {err.strerror or err}")) from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise BackpropError(Problem(f"cannot read '{display}': it is not a regular file"))
-        return f.read(limits.max_file_bytes + 1)
+    return read_file(path, display, limits.max_file_bytes, follow_links=False)
 
 
 def grade_submission(key: Key, path: str, display: str, limits: Limits, watch: Watch,

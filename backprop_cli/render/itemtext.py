@@ -9,7 +9,7 @@ and what to do about it.  Student text is made printable here once.
 from __future__ import annotations
 
 from backprop_cli.grading.results import FileResult, ItemResult, Status
-from backprop_cli.source.errors import printable
+from backprop_cli.source.errors import one_line, printable
 
 
 def number(x: float) -> str:
@@ -26,9 +26,6 @@ def value_text(value: str | list | None) -> str:
     return one_line(value)
 
 
-def one_line(text: str) -> str:
-    """Student text as a single printable line."""
-    return printable(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def where(item: ItemResult) -> str | None:

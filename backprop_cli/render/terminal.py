@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.source.errors import printable
+from backprop_cli.source.errors import one_line, printable
 from backprop_cli.grading.results import FileResult, ItemResult, Status
 from backprop_cli.explain.trace import BackwardEntry, Trace
 
@@ -49,7 +49,7 @@ def backward_lines(entry: BackwardEntry) -> Text:
 def trace_group(trace: Trace, heading: str | None = None) -> Group:
     parts: list[RenderableType] = []
     if heading:
-        parts.append(Text(printable(heading), style="bold"))
+        parts.append(Text(one_line(heading), style="bold"))
     if trace.forward:
         parts += [Text("Forward pass", style="bold underline"), forward_table(trace)]
     if trace.note:
@@ -65,19 +65,19 @@ def trace_group(trace: Trace, heading: str | None = None) -> Group:
 
 def report_group(result: FileResult) -> Group:
     """One file's check result: a line per item, then how to reach each wrong one."""
-    head = Text(printable(result.file), style="bold")
+    head = Text(one_line(result.file), style="bold")
     if result.title:
-        head.append(printable(f" — {result.title}"))
+        head.append(one_line(f" — {result.title}"))
     if result.error is not None:
         return Group(head, Text(printable(result.error), style="red"),
-                     *(Text(printable(f"Note: {note}"), style="yellow") for note in result.notes))
+                     *(Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes))
     parts: list[RenderableType] = [head]
     if result.first_wrong:
         parts.append(Text(f"First wrong step: {result.first_wrong} (explained first below)", style="bold red"))
     key_width = max((len(i.key) for i in result.items), default=0)
     for item in result.items:
         line = Text(f"  {STATUS_MARK[item.status]} {item.status.value:<9} ", style=STATUS_STYLE[item.status])
-        line.append(printable(f"{item.key:<{key_width}}  "), style="bold")
+        line.append(one_line(f"{item.key:<{key_width}}  "), style="bold")
         line.append_text(_item_summary(item))
         if item.diagnosis:
             line.append(f"  [{item.diagnosis}]", style="yellow")
@@ -85,20 +85,22 @@ def report_group(result: FileResult) -> Group:
         parts.append(line)
     by_label = {item.key: item for item in result.items}
     for item in (by_label[label] for label in result.wrong_in_order):
-        if not (item.message or item.feedback or item.right_entries is not None or item.trace):
+        if not (item.message or item.feedback or item.note or item.right_entries is not None or item.trace):
             continue
-        parts.append(Text(printable(f"\n{item.key}:"), style="bold"))
+        parts.append(Text("\n" + one_line(f"{item.key}:"), style="bold"))
         if item.message:
             parts.append(Text(printable(item.message), style="red"))
         if item.feedback:
-            parts.append(Text(printable(item.feedback[0].upper() + item.feedback[1:] + "."), style="yellow"))
+            parts.append(Text(one_line(item.feedback[0].upper() + item.feedback[1:] + "."), style="yellow"))
+        if item.note:
+            parts.append(Text(one_line(item.note[0].upper() + item.note[1:] + "."), style="dim"))
         if item.right_entries is not None:
             parts += [Text("Entry by entry (rows and columns from 1):"), entry_grid(item)]
         if item.trace is not None:
             parts.append(trace_group(item.trace, f"How to get {item.key}:"))
     if result.not_asked:
-        parts.append(Text(printable("Not asked, not graded: " + ", ".join(result.not_asked)), style="yellow"))
-    parts += [Text(printable(f"Note: {note}"), style="yellow") for note in result.notes]
+        parts.append(Text(one_line("Not asked, not graded: " + ", ".join(result.not_asked)), style="yellow"))
+    parts += [Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes]
     parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
     return Group(*parts)
 
@@ -123,7 +125,7 @@ def _item_summary(item: ItemResult) -> Text:
 def _inline(value: str | list) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
-    return printable(value)
+    return one_line(value)
 
 
 def entry_grid(item: ItemResult) -> Table:
@@ -135,7 +137,7 @@ def entry_grid(item: ItemResult) -> Table:
     for i, row in enumerate(item.right_entries):
         cells = []
         for j, ok in enumerate(row):
-            answer = printable(item.answer[i][j])
+            answer = one_line(item.answer[i][j])
             if ok:
                 cells.append(Text(answer, style="green"))
             else:
