@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Iterator
 
 from backprop_cli.grading.results import FileResult
 from backprop_cli.explain.trace import Trace
@@ -61,7 +62,13 @@ def trace_document(trace: Trace) -> dict:
 
 def dumps(document) -> str:
     """JSON text that every parser reads: UTF-8 without lone surrogates, no NaN or Infinity."""
-    return json.dumps(_safe(document), indent=2, ensure_ascii=False, allow_nan=False)
+    return "".join(pieces(document))
+
+
+def pieces(document) -> Iterator[str]:
+    """The text :func:`dumps` gives, a piece at a time: a class's results are written as they
+    are encoded, never held as one string."""
+    return json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False).iterencode(_safe(document))
 
 
 def _safe(value):
