@@ -27,7 +27,8 @@ from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import Problem
 from backprop_cli.source.limits import Limits
 from backprop_cli.source.memo import Memo
-from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file
+from backprop_cli.source.yamlsrc import (Source, YMapping, YNode, YScalar, YSequence, is_missing, parse,
+                                         read_source, read_top_value, top_level_span)
 
 ANSWER_TEXTS = 4096  # distinct answers (or sets of a student's values) kept per exercise and table
 
@@ -39,6 +40,7 @@ class Loaded:
     exercise: Exercise
     solution: Solution
     shared_from: str | None = None  # the file the shared exercise was first read from, if another
+    outside: int = 0  # the YAML values of the file outside its answers
 
     def own(self, problems: list[Problem]) -> list[Problem]:
         """Problems about the shared exercise part, placed in this file instead of the first one."""
@@ -47,16 +49,31 @@ class Loaded:
         return [replace(p, location=replace(p.location, file=self.exercise.file))
                 if p.location is not None and p.location.file == self.shared_from else p for p in problems]
 
+    def copy(self, path: str, answers: YNode | None) -> "Loaded":
+        """The exercise of a copy in ``path``, with the copy's own answers."""
+        exercise = replace(self.exercise, file=path, answers=answers if isinstance(answers, YMapping) else None)
+        return Loaded(exercise, self.solution, self.exercise.file if self.exercise.file != path else None,
+                      self.outside)
+
 
 _EXERCISES: Memo[Loaded] = Memo(16)
 
 
 def load(path: str, limits: Limits, salt: str | None = None, watch: Watch = no_watch) -> Loaded:
-    """The exercise in ``path``, solved once for every file with the same exercise part."""
+    """The exercise in ``path``, solved once for every file with the same exercise part.
+
+    A copy of an exercise read before has only its answers read: libyaml walks
+    through the rest, whose text is the same as the first copy's.
+    """
     watch(Phase.READING, "")
-    root = load_file(path, limits)
-    watch(Phase.LOADING, "")
+    source = read_source(path, limits)
     stem = Path(path).stem
+    copy = _copy_of_known(source, path, stem, limits, salt)
+    if copy is None:
+        root = parse(source, limits)
+    watch(Phase.LOADING, "")
+    if copy is not None:
+        return copy
     key = exercise_key(root, stem, limits, salt)
     if key is None:
         exercise = exercise_from_tree(root, path, stem, limits, salt)
@@ -64,10 +81,25 @@ def load(path: str, limits: Limits, salt: str | None = None, watch: Watch = no_w
     first = _EXERCISES.get(key)
     if first is None:
         exercise = exercise_from_tree(root, path, stem, limits, salt)  # a problem here is not kept
-        return _EXERCISES.put(key, Loaded(exercise, Solution(exercise)))
-    answers = root.get("answers")
-    exercise = replace(first.exercise, file=path, answers=answers if isinstance(answers, YMapping) else None)
-    return Loaded(exercise, first.solution, first.exercise.file if first.exercise.file != path else None)
+        answers = root.get("answers")
+        outside = _values(root) - (_values(answers) if answers is not None else 0)
+        return _EXERCISES.put(key, Loaded(exercise, Solution(exercise), outside=outside))
+    return first.copy(path, root.get("answers"))
+
+
+def _copy_of_known(source: Source, path: str, stem: str, limits: Limits, salt: str | None) -> Loaded | None:
+    """A copy of an exercise already read, with its answers read alone; None when it is not one."""
+    span = top_level_span(source.text, "answers")
+    if span is None:
+        return None
+    for name in (None, stem):  # an exercise without an id takes its name from the file's
+        first = _EXERCISES.get(_key(source, span, name, limits, salt))
+        if first is not None:
+            answers = read_top_value(source, limits, "answers", span, first.outside)
+            if answers is None or not (is_missing(answers) or isinstance(answers, YMapping)):
+                return None
+            return first.copy(path, answers)
+    return None
 
 
 def exercise_key(root: YNode, stem: str, limits: Limits, salt: str | None) -> Hashable | None:
@@ -75,24 +107,38 @@ def exercise_key(root: YNode, stem: str, limits: Limits, salt: str | None) -> Ha
     file is not a plain exercise (it is then read on its own, and its problems reported as usual)."""
     if not isinstance(root, YMapping):
         return None
-    source = root.source
+    text = root.source.text
     keys = [k for k, _ in root.items]
     at = next((i for i, k in enumerate(keys) if k.text == "answers"), None)
-    start = end = len(source.text)
+    span = (len(text), len(text))
     if at is not None:
         if not (is_missing(root.items[at][1]) or isinstance(root.items[at][1], YMapping)):
             return None  # 'answers' of the wrong kind: a problem of this file alone
-        start = keys[at].start_index
-        end = keys[at + 1].start_index if at + 1 < len(keys) else len(source.text)
-        if start < 0 or end < start:
+        span = (keys[at].start_index, keys[at + 1].start_index if at + 1 < len(keys) else len(text))
+        if span[0] < 0 or span[1] < span[0]:
             return None
+    named = root.get("id") is not None and salt is None  # else the file's name is part of the exercise
+    return _key(root.source, span, None if named else stem, limits, salt)
+
+
+def _key(source: Source, span: tuple[int, int], stem: str | None, limits: Limits, salt: str | None) -> Hashable:
+    """The text around the answers, and where what follows them stands (their length, their lines,
+    their last line's length): every character that decides a position in the exercise part."""
+    start, end = span
     digest = hashlib.blake2b(source.text[:start].encode("utf-8", "surrogatepass"), digest_size=32)
     digest.update(b"\0answers\0" + source.text[end:].encode("utf-8", "surrogatepass"))
-    # What follows the answers stands where their size puts it: length, lines, last line's length.
     first, last = source.location(start), source.location(end)
-    span = (end - start, last.line - first.line, last.column - (first.column if last.line == first.line else 0))
-    named = root.get("id") is not None and salt is None  # else the file's name is part of the exercise
-    return (digest.digest(), span if end < len(source.text) else None, None if named else stem, limits, salt)
+    shape = (end - start, last.line - first.line, last.column - (first.column if last.line == first.line else 0))
+    return (digest.digest(), shape if end < len(source.text) else None, stem, limits, salt)
+
+
+def _values(node: YNode) -> int:
+    """How many YAML values a node holds, itself and mapping keys included."""
+    if isinstance(node, YMapping):
+        return 1 + sum(_values(k) + _values(v) for k, v in node.items)
+    if isinstance(node, YSequence):
+        return 1 + sum(_values(item) for item in node.items)
+    return 1
 
 
 def answer_key(node: YNode) -> Hashable | None:

@@ -227,6 +227,41 @@ class _TreeBuilder:
             top.key = node
 
 
+class _ValueReader(_TreeBuilder):
+    """Builds the nodes of one top-level value; the rest of the file is only walked through."""
+
+    def __init__(self, source, limits, text, long_lists, key: str, span: tuple[int, int], outside: int):
+        super().__init__(source, limits, text, long_lists, strict=True)
+        self.key, (self.start, self.end) = key, span
+        self.values = outside  # the values outside the span, counted once already
+        self.depth = 0  # nesting of the collections walked through
+        self.state = "before"  # then "value" (building it), "after", "done"
+
+    def feed(self, event: yaml.Event) -> None:
+        index = event.start_mark.index
+        if self.state == "value":
+            super().feed(event)
+            if not self.stack:
+                self.state = "after"
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self.depth -= 1
+            if self.depth == 0 and self.state == "after" and index >= self.end == len(self.source.text):
+                self.state = "done"  # the value was the last one of the file
+        elif isinstance(event, yaml.ScalarEvent) and self.depth == 1:
+            if self.state == "before" and index == self.start and event.value == self.key:
+                self.state = "value"
+            elif self.state == "after" and index == self.end:
+                self.state = "done"  # the next top-level key stands where the span ends
+
+    def build(self, parser=yaml.SafeLoader) -> YNode:
+        node = super().build(parser)
+        if self.state != "done" or self.problems or len(self.roots) != 1:
+            raise _Unsure(self.key)
+        return node
+
+
 def _decode(data: str | bytes, name: str, limits: Limits) -> str:
     """Check the size, decode strict UTF-8 and drop a byte order mark."""
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
@@ -271,19 +306,32 @@ def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT, libyaml: b
 
     ``libyaml=False`` always uses the pure-Python parser (the two give the same result).
     """
+    return parse(_checked(text, name, limits), limits, libyaml)
+
+
+def _checked(text: str | bytes, name: str, limits: Limits) -> Source:
     source = Source(name, _decode(text, name, limits))
     _check_characters(source)
+    return source
+
+
+def _prescanned(source: Source, limits: Limits) -> tuple[str, dict[int, int]]:
     try:
-        parsed, long_lists = prescan(source.text, limits.max_yaml_depth, limits.max_tensor_entries)
+        return prescan(source.text, limits.max_yaml_depth, limits.max_tensor_entries)
     except TooDeep as deep:
         raise BackpropError(_problem_at(source, deep.index, _depth_message(limits))) from None
+
+
+def parse(source: Source, limits: Limits = DEFAULT, libyaml: bool = True) -> YNode:
+    """The tree of a file already read (:func:`read_source`)."""
+    parsed, long_lists = _prescanned(source, limits)
     if libyaml and _CParser is not None and not _NOT_FOR_LIBYAML.search(source.text):
         try:
             return _TreeBuilder(source, limits, parsed, long_lists, strict=True).build(_CParser)
         except Exception:  # any problem at all: the pure-Python parser reports it, as it always has
             pass
     builder = _TreeBuilder(source, limits, parsed, long_lists)
-    start = Location(name, 1, 1)
+    start = Location(source.name, 1, 1)
     try:
         return builder.build()
     except BackpropError:
@@ -300,5 +348,39 @@ def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT, libyaml: b
 
 def load_file(path: str | os.PathLike, limits: Limits = DEFAULT, display_name: str | None = None) -> YNode:
     """Read ``path`` (a regular file of at most ``max_file_bytes``) and :func:`load_text` it."""
+    return parse(read_source(path, limits, display_name), limits)
+
+
+def read_source(path: str | os.PathLike, limits: Limits = DEFAULT, display_name: str | None = None) -> Source:
+    """The text of ``path``, decoded and checked, not yet parsed."""
     name = display_name if display_name is not None else os.fspath(path)
-    return load_text(read_file(path, name, limits.max_file_bytes), name, limits)
+    return _checked(read_file(path, name, limits.max_file_bytes), name, limits)
+
+
+def top_level_span(text: str, key: str) -> tuple[int, int] | None:
+    """Where ``key:`` and its value stand when written as a top-level block (from the key to the next
+    line that starts at the margin), found in the text alone; None when it is not written so once."""
+    found = list(re.finditer(rf"^{re.escape(key)}[ \t]*:(?=[ \t\r\n]|$)", text, re.M))
+    if len(found) != 1:
+        return None
+    start = found[0].start()
+    after = re.compile(r"^[^ \t\r\n#]", re.M).search(text, found[0].end())
+    return start, after.start() if after else len(text)
+
+
+def read_top_value(source: Source, limits: Limits, key: str, span: tuple[int, int],
+                   outside: int) -> YNode | None:
+    """The value of the top-level ``key`` written at ``span``, read with libyaml, no other node built.
+
+    For a file whose text outside ``span`` is known to read well (a copy of an exercise read
+    before) and to hold ``outside`` values.  None when it cannot be read that way (no libyaml,
+    anything unexpected or wrong): then read the whole file, which says what is wrong.
+    """
+    if _CParser is None or _NOT_FOR_LIBYAML.search(source.text):
+        return None
+    try:
+        parsed, long_lists = _prescanned(source, limits)
+        return _ValueReader(source, limits, parsed, long_lists, key, span, outside).build(_CParser)
+    except Exception:  # read the whole file instead
+        return None
+
