@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
-                                     print_problems)
+from backprop_cli.cli.common import color_option, debug_enabled, friendly_errors, print_problems
 
 FORMATS = ["text", "json", "junit", "gradescope", "classroom", "github", "markdown", "html"]
 TRACED = ("text", "markdown", "gradescope", "html")  # the formats that show the way to a right answer
@@ -63,9 +62,9 @@ def check(files: tuple[str, ...], answers_path: str | None, key_path: str | None
         if answers_path is not None:
             try:
                 answers = pipeline.load_answers(answers_path)
-            except BackpropError as err:
+            except BackpropError as err:  # said here; each exercise is reported ungraded, its points counted
                 print_problems(err.problems)
-                sys.exit(EXIT_UNUSABLE)
+                answers = pipeline.Answers.unreadable(answers_path)
         run = pipeline.check(list(files), answers, limits, pictures=fmt == "html", salt=salt,
                              traces=traces)
     if debug_enabled() and run.crashes:

@@ -11,23 +11,27 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Iterable
 
+import mpmath
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import equal, within_tolerance
+from backprop_cli.autodiff.numbers import approx, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
+from backprop_cli.exercise.load import exercise_part
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import cache, formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
-from backprop_cli.grading.diagnosis import StudentWork, from_own_work, replayed
+from backprop_cli.grading.carried import carried_forward
+from backprop_cli.grading.diagnosis import replayed
+from backprop_cli.grading.replay import Candidate, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
+from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, node_problem
 
 
 class Status(str, enum.Enum):
@@ -57,7 +61,7 @@ class Verdict:
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
     location: Location | None = None  # where the answer is written (file, line, column)
-    notes: list[str] = field(default_factory=list)  # parts of the work that were cut short
+    notes: list[str] = field(default_factory=list)  # parts of the work cut short; how an answer was read
 
     @property
     def points(self) -> sp.Expr:
@@ -190,21 +194,21 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
         verdict.answer = node.text.strip()
     try:
         if ask.form is Form.FORMULA:
-            return _grade_formula(verdict, node, solution, limits)
+            return _grade_formula(verdict, ask, node, solution, limits)
         answer = _read_once(node, solution, limits)  # `2*x*w` is read at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
-    verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
-    grid = _as_grid(answer)
+    grid, note = _as_read(answer, node, expected, ask.key)
+    verdict.notes += [note] if note else []
+    verdict.answer = [[n.text for n in row] for row in grid] if isinstance(answer, list) else answer.text
     verdict.grid = grid
     right = cache.table(solution, "answers judged").get_or_make(
         (ask.key, _content(grid)), lambda: _entry_verdicts(grid, expected, ex))
     got = (len(grid), len(grid[0]))
     if right is None:
         verdict.status = Status.INCORRECT
-        verdict.shape_message = (f"wrong shape: your answer is {shape_text(got)}, but {ask.key} is "
-                                 f"{shape_text(shape(expected))}")
+        verdict.shape_message = _shape_message(got, ask.key, expected)
         return verdict
     if isinstance(answer, list):
         verdict.right_entries = right
@@ -215,15 +219,37 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     return verdict
 
 
-def _grade_formula(verdict: Verdict, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+def _grade_formula(verdict: Verdict, ask: Ask, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+    """A formula over the givens, the same function as the right answer: one expression
+    (``W.T @ (W @ x - y)``), or a list of rows of them, graded entry by entry for a tensor
+    (a 1x1 result and a single formula are the same thing)."""
     ex = solution.exercise
     symbols = formula.given_symbols(ex)
-    answer = read_number(node, "this formula", limits, symbols)
-    verdict.answer = answer.text
-    reference = formula.symbolic(ex, verdict.key)
-    right = formula.same_function(answer.value, reference, ex, seed=verdict.label)
-    verdict.status = Status.CORRECT if right else Status.INCORRECT
+    written: formula.Written
+    if isinstance(node, YSequence):
+        written = read_grid(node, "this formula", limits, symbols)
+        verdict.answer = [[n.text for n in row] for row in written]
+    else:
+        written = read_number(node, "this formula", limits, symbols)
+        verdict.answer = written.text
+    got = shape(formula.written_value(written))
+    if (got or (1, 1)) != (shape(verdict.expected) or (1, 1)):
+        verdict.status = Status.INCORRECT
+        verdict.shape_message = _shape_message(got, verdict.key, verdict.expected)
+        return verdict
+    right = formula.same_function(written, ex, verdict.key, verdict.label, limits)
+    verdict.status = Status.CORRECT if all(right) else Status.INCORRECT
+    if isinstance(written, list):
+        width = len(written[0])
+        verdict.right_entries = [right[i:i + width] for i in range(0, len(right), width)]
+    if ask.partial and verdict.status is Status.INCORRECT:
+        verdict.share = sp.Rational(sum(right), len(right))
     return verdict
+
+
+def _shape_message(got: tuple, key: Key, expected: Value) -> str:
+    return (f"wrong shape: your answer is {shape_text(got)}, but {key} is "
+            f"{shape_text(shape(expected))}")
 
 
 def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | Grid:
@@ -236,6 +262,7 @@ def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | G
     return number
 
 
+
 def _read_once(node: YNode, solution: Solution, limits: Limits) -> Number | Grid:
     """:func:`read_answer`, once per answer text and exercise (a problem is placed anew each time)."""
     def read() -> Number | Grid:
@@ -245,8 +272,21 @@ def _read_once(node: YNode, solution: Solution, limits: Limits) -> Number | Grid
     return read() if key is None else cache.table(solution, "answers read").get_or_make((key, limits), read)
 
 
-def _as_grid(answer: Number | Grid) -> Grid:
-    return answer if isinstance(answer, list) else [[answer]]
+def _as_read(answer: Number | Grid, node: YNode, expected: Value, key: Key) -> tuple[Grid, str | None]:
+    """The answer as a grid of entries, and a note when it was read in a way the student may
+    not have meant: a flat list (a column, by the format) for a row, read as that row; a bare
+    0 for a tensor that is zero everywhere, read as that zero tensor."""
+    s = shape(expected)
+    if isinstance(answer, list):
+        flat = isinstance(node, YSequence) and not any(isinstance(i, YSequence) for i in node.items)
+        if flat and s and s[0] == 1 and s[1] > 1 and len(answer) == s[1]:
+            return [[row[0] for row in answer]], (
+                f"a flat list is a column, but {key} is a row ({shape_text(s)}); your list was read "
+                f"as that row: write a row as [[...]]")
+        return answer, None
+    if s and answer.value == 0 and all(e == 0 for e in expected.flat):
+        return [[answer] * s[1] for _ in range(s[0])], f"0 was read as the {shape_text(s)} zero matrix"
+    return [[answer]], None
 
 
 def _entry(value: Value, i: int, j: int) -> sp.Expr:
@@ -260,9 +300,11 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     ex, solution = report.exercise, report.solution
     readable = [v for v in report.items
                 if v.form is Form.VALUE and v.grid is not None and v.shape_message is None]
-    work = StudentWork({v.key: _grid_value(v.grid) for v in readable},
-                       {v.key for v in readable if v.status is Status.INCORRECT})
+    work = StudentWork({v.key: _grid_value(v.grid, v.expected) for v in readable},
+                       {v.key for v in readable if v.status is Status.INCORRECT},
+                       {v.key: _written(v.answer) for v in readable})
     formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
+    replays = None  # made for the first wrong answer: converting every value costs a walk
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
@@ -272,7 +314,8 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
             verdict.notes.append(stopped(Phase.DIAGNOSIS, why))
             match = None
         else:
-            match = _diagnose_guarded(verdict, solution, work, report)
+            replays = replays or (Replay(solution, work, exact=False), Replay(solution, work, exact=True))
+            match = _diagnose_guarded(verdict, solution, work, replays, report)
         if match is not None:
             verdict.diagnosis, verdict.feedback = match
             if verdict.diagnosis == "carried-forward":
@@ -284,17 +327,24 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
             verdict.feedback = f"{verdict.feedback}; {note}" if verdict.feedback else note[0].upper() + note[1:]
 
 
-def _grid_value(grid: Grid) -> Value:
-    if len(grid) == 1 and len(grid[0]) == 1:
+def _written(answer: str | list[list[str]]) -> str:
+    if isinstance(answer, str):
+        return answer
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in answer) + "]"
+
+
+def _grid_value(grid: Grid, expected: Value) -> Value:
+    """The answer as a value of the expected one's kind: a 1x1 step answered ``5`` is [[5]]."""
+    if not is_tensor(expected):
         return grid[0][0].value
     return from_rows([[n.value for n in row] for row in grid])
 
 
 def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
-                      report: Report) -> tuple[str, str] | None:
+                      replays: tuple[Replay, Replay], report: Report) -> tuple[str, str] | None:
     """Name the mistake if we can; a failure leaves the verdict as it is, with no name."""
     try:
-        return _diagnose(verdict, solution, work)
+        return _diagnose(verdict, solution, work, *replays)
     except MemoryError:
         raise
     except Exception as err:  # a number too large to compare is no mistake we know; a bug is said
@@ -305,31 +355,24 @@ def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
         return None
 
 
-def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
-    """The first candidate the answer matches; the classic mistakes are matched once per answer."""
+def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork, near: Replay,
+              exact: Replay) -> tuple[str, str] | None:
+    """The first classic mistake whose value is the answer: each is tried on floats first, and
+    only one that matches there is computed exactly and compared as grading compares.  The
+    mistakes that do not depend on the student's other answers are matched once per answer."""
     ex = solution.exercise
-    try:
-        for candidate in from_own_work(solution, verdict.key, work):
-            if _matches(verdict.grid, candidate.value, ex):
-                return candidate.code, candidate.feedback
-    except BackpropError:
-        return _rounding(verdict, ex)  # a replayed mistake that leaves a function's domain matches nothing
+    found = _first_match(carried_forward(solution, verdict.key, work), verdict.grid, ex, near, exact)
+    if found is not None:
+        return found
     return cache.table(solution, "answers diagnosed").get_or_make(
-        (verdict.key, _content(verdict.grid)), lambda: (_classic(verdict, solution),))[0]
+        (verdict.key, _content(verdict.grid)), lambda: (_classic(verdict, solution, near, exact),))[0]
 
 
-def _classic(verdict: Verdict, solution: Solution) -> tuple[str, str] | None:
+def _classic(verdict: Verdict, solution: Solution, near: Replay, exact: Replay) -> tuple[str, str] | None:
     ex = solution.exercise
-    try:
-        for candidate in replayed(solution, verdict.key):
-            if _matches(verdict.grid, candidate.value, ex):
-                return candidate.code, candidate.feedback
-    except BackpropError:
-        pass  # a replayed mistake that leaves a function's domain matches nothing
-    return _rounding(verdict, ex)
-
-
-def _rounding(verdict: Verdict, ex: Exercise) -> tuple[str, str] | None:
+    found = _first_match(replayed(solution, verdict.key), verdict.grid, ex, near, exact)
+    if found is not None:
+        return found
     if _matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
         return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
@@ -337,9 +380,40 @@ def _rounding(verdict: Verdict, ex: Exercise) -> tuple[str, str] | None:
     return None
 
 
+def _first_match(found: Iterable[Candidate], grid: Grid, ex: Exercise, near: Replay,
+                 exact: Replay) -> tuple[str, str] | None:
+    for candidate in found:
+        try:
+            if _near(grid, candidate.value(near), ex) and _matches(grid, candidate.value(exact), ex):
+                return candidate.code, candidate.feedback
+        except (BackpropError, ValueError, ArithmeticError):
+            continue  # a replayed mistake that leaves a function's domain matches nothing
+    return None
+
+
 def _content(grid: Grid) -> tuple:
     """What judging an answer depends on: each entry's exact value and whether it was a decimal."""
     return tuple(tuple((n.value, n.decimal) for n in row) for row in grid)
+
+
+def _near(grid: Grid, value: Value, exercise: Exercise) -> bool:
+    """Whether the answer is, to float precision, ``value``: a decimal answer within the
+    tolerance (and a hair), an exact one within 1e-12."""
+    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
+        return False
+    tol = exercise.tolerance
+    with mpmath.workdps(30):
+        rel, abs_ = approx(tol.rel, 20), approx(tol.abs, 20)
+        for i, row in enumerate(grid):
+            for j, answer in enumerate(row):
+                a, e = approx(answer.value, 20), approx(_entry(value, i, j), 20)
+                if answer.decimal:
+                    bound = (abs_ + rel * abs(e)) * (1 + mpmath.mpf(10) ** -6) + mpmath.mpf(10) ** -18
+                else:
+                    bound = mpmath.mpf(10) ** -12 * max(1, abs(a), abs(e))
+                if abs(a - e) > bound:
+                    return False
+    return True
 
 
 def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,
@@ -359,21 +433,31 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
                limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
-               salt: str | None = None) -> Report:
+               salt: str | None = None, unusable: Problem | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with
-    ``salt`` the file must be a student's variant whose givens were not edited.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with ``salt`` the
+    file must be a student's variant whose givens were not edited; ``unusable`` says why the
+    answers cannot be graded at all (an answers file that cannot be read).  When the file
+    cannot be graded but its exercise is known (only its ``answers:`` block is broken, the
+    answers are for another exercise, or cannot be read), the report keeps the exercise, so
+    that its points still count in the total.
     """
     report = Report(path)
     loaded = None
     try:
-        loaded = cache.load(path, limits, salt, watch)
-        exercise = loaded.exercise
-        if answers_for is not None and answers_for != exercise.id:
-            raise BackpropError(Problem(
-                f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
-        return grade(exercise, answers, limits, watch, skip, loaded.solution)
+        try:
+            loaded = cache.load(path, limits, salt, watch)
+            report.exercise = loaded.exercise
+        except BackpropError as err:
+            report.exercise, err = exercise_part(path, err, limits, salt) or (None, err)
+            raise err from None
+        if unusable is not None:
+            raise BackpropError(unusable)
+        if answers_for is not None and answers_for != report.exercise.id:
+            raise BackpropError(Problem(f"the answers file is for exercise '{answers_for}', but {path} "
+                                        f"is '{report.exercise.id}'"))
+        return grade(report.exercise, answers, limits, watch, skip, loaded.solution)
     except BackpropError as err:
         report.problems = loaded.own(err.problems) if loaded else err.problems
     except MemoryError:

@@ -69,8 +69,11 @@ def report_group(result: FileResult) -> Group:
     if result.title:
         head.append(one_line(f" — {result.title}"))
     if result.error is not None:
-        return Group(head, Text(printable(result.error), style="red"),
-                     *(Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes))
+        parts = [head, Text(printable(result.error), style="red"),
+                 *(Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes)]
+        if result.max_score:  # the exercise is known: its points count in the total
+            parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
+        return Group(*parts)
     parts: list[RenderableType] = [head]
     if result.first_wrong:
         parts.append(Text(f"First wrong step: {result.first_wrong} (explained first below)", style="bold red"))
@@ -83,6 +86,8 @@ def report_group(result: FileResult) -> Group:
             line.append(f"  [{item.diagnosis}]", style="yellow")
         line.rstrip()
         parts.append(line)
+        if item.note and item.status is Status.CORRECT:  # a wrong item's notes come with its explanation
+            parts.append(Text(one_line(f"    note: {item.note}"), style="yellow"))
     by_label = {item.key: item for item in result.items}
     for item in (by_label[label] for label in result.wrong_in_order):
         if not (item.message or item.feedback or item.note or item.right_entries is not None or item.trace):

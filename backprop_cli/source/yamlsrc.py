@@ -53,6 +53,7 @@ _STYLES = {None: "plain", "": "plain", "'": "single", '"': "double", "|": "liter
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)([dD][89a-fA-F][0-9a-fA-F]{2})")
 _TAG = re.compile(r"![^\s,\[\]{}]*")
+SYNTAX_ERROR = "invalid YAML"  # how every YAML syntax problem's message starts
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
 # What libyaml reads differently from the pure-Python parser: tabs, byte order marks past the
 # start, directives, and a block scalar header with a comment and no blank before it ("|#").
@@ -291,7 +292,7 @@ def _check_characters(source: Source) -> None:
 
 
 def _syntax_problem(source: Source, e: yaml.MarkedYAMLError) -> Problem:
-    message = f"invalid YAML: {e.problem or e.context or 'syntax error'}"
+    message = f"{SYNTAX_ERROR}: {e.problem or e.context or 'syntax error'}"
     if e.problem and e.context:
         where = f" started at line {e.context_mark.line + 1}" if e.context_mark else ""
         message += f" ({e.context}{where})"
