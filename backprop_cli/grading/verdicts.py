@@ -13,17 +13,15 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import mpmath
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import approx, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
 from backprop_cli.exercise.load import exercise_part
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
-from backprop_cli.grading import cache, formula
+from backprop_cli.grading import cache, compare, formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.carried import carried_forward
 from backprop_cli.grading.diagnosis import replayed
@@ -41,7 +39,7 @@ class Status(str, enum.Enum):
     INVALID = "invalid"
 
 
-Grid = list[list[Number]]
+Grid = compare.Grid
 
 
 @dataclass
@@ -102,14 +100,6 @@ def graph_order(key: Key, exercise: Exercise) -> tuple:
     if isinstance(key, GradKey):
         return (1, -nodes[key.wrt].index)
     return (2, key.step, nodes[key.name].index)
-
-
-def judge(answer: Number, expected: sp.Expr, exercise: Exercise, widen: int = 1) -> bool:
-    """Exact answers must be equal; decimal ones within the exercise's tolerance (times ``widen``)."""
-    if answer.decimal:
-        tol = exercise.tolerance
-        return within_tolerance(answer.value, expected, widen * tol.rel, widen * tol.abs)
-    return equal(answer.value, expected)
 
 
 def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str]]:
@@ -204,7 +194,7 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     verdict.answer = [[n.text for n in row] for row in grid] if isinstance(answer, list) else answer.text
     verdict.grid = grid
     right = cache.table(solution, "answers judged").get_or_make(
-        (ask.key, _content(grid)), lambda: _entry_verdicts(grid, expected, ex))
+        (ask.key, compare.content(grid)), lambda: compare.entry_verdicts(grid, expected, ex))
     got = (len(grid), len(grid[0]))
     if right is None:
         verdict.status = Status.INCORRECT
@@ -289,10 +279,6 @@ def _as_read(answer: Number | Grid, node: YNode, expected: Value, key: Key) -> t
     return [[answer]], None
 
 
-def _entry(value: Value, i: int, j: int) -> sp.Expr:
-    return value[i, j] if is_tensor(value) else value
-
-
 # ------------------------------------------------------------------ naming the mistakes
 
 def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
@@ -365,7 +351,7 @@ def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork, near: Rep
     if found is not None:
         return found
     return cache.table(solution, "answers diagnosed").get_or_make(
-        (verdict.key, _content(verdict.grid)), lambda: (_classic(verdict, solution, near, exact),))[0]
+        (verdict.key, compare.content(verdict.grid)), lambda: (_classic(verdict, solution, near, exact),))[0]
 
 
 def _classic(verdict: Verdict, solution: Solution, near: Replay, exact: Replay) -> tuple[str, str] | None:
@@ -373,7 +359,7 @@ def _classic(verdict: Verdict, solution: Solution, near: Replay, exact: Replay) 
     found = _first_match(replayed(solution, verdict.key), verdict.grid, ex, near, exact)
     if found is not None:
         return found
-    if _matches(verdict.grid, verdict.expected, ex, widen=10):
+    if compare.matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
         return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
                             f"absolute {tol.abs}): keep more digits in the intermediate results")
@@ -384,51 +370,12 @@ def _first_match(found: Iterable[Candidate], grid: Grid, ex: Exercise, near: Rep
                  exact: Replay) -> tuple[str, str] | None:
     for candidate in found:
         try:
-            if _near(grid, candidate.value(near), ex) and _matches(grid, candidate.value(exact), ex):
+            if compare.near(grid, candidate.value(near), ex) and \
+                    compare.matches(grid, candidate.value(exact), ex):
                 return candidate.code, candidate.feedback
         except (BackpropError, ValueError, ArithmeticError):
             continue  # a replayed mistake that leaves a function's domain matches nothing
     return None
-
-
-def _content(grid: Grid) -> tuple:
-    """What judging an answer depends on: each entry's exact value and whether it was a decimal."""
-    return tuple(tuple((n.value, n.decimal) for n in row) for row in grid)
-
-
-def _near(grid: Grid, value: Value, exercise: Exercise) -> bool:
-    """Whether the answer is, to float precision, ``value``: a decimal answer within the
-    tolerance (and a hair), an exact one within 1e-12."""
-    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
-        return False
-    tol = exercise.tolerance
-    with mpmath.workdps(30):
-        rel, abs_ = approx(tol.rel, 20), approx(tol.abs, 20)
-        for i, row in enumerate(grid):
-            for j, answer in enumerate(row):
-                a, e = approx(answer.value, 20), approx(_entry(value, i, j), 20)
-                if answer.decimal:
-                    bound = (abs_ + rel * abs(e)) * (1 + mpmath.mpf(10) ** -6) + mpmath.mpf(10) ** -18
-                else:
-                    bound = mpmath.mpf(10) ** -12 * max(1, abs(a), abs(e))
-                if abs(a - e) > bound:
-                    return False
-    return True
-
-
-def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,
-                    widen: int = 1) -> list[list[bool]] | None:
-    """Each answered entry judged against ``value``; None when the shapes differ
-    (a scalar and a 1x1 answer are the same thing)."""
-    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
-        return None
-    return [[judge(a, _entry(value, i, j), exercise, widen) for j, a in enumerate(row)]
-            for i, row in enumerate(grid)]
-
-
-def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bool:
-    right = _entry_verdicts(grid, value, exercise, widen)
-    return right is not None and all(all(row) for row in right)
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
