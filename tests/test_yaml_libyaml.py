@@ -160,3 +160,63 @@ def perturbed(draw):
 @given(perturbed())
 def test_generated_yaml_reads_the_same(text):
     assert_same(text)
+
+
+# ------------------------------------------------------------- one value of a known file
+
+KNOWN = (ROOT / "exercises" / "linear-model.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n"
+AFTER = ["", "tolerance: {rel: 1/100}\n", "# the end\n\n", "points: {dloss/dw: 2}\n  # indented comment\n"]
+ANSWER_LINES = ["  y_hat: 1\n", "  r: -1\n", "  loss: '1'\n", '  dloss/dw: "-2"\n', "  dloss/dr: [1, 2]\n",
+                "  dr/dy_hat:\n", "  dy_hat/dw: |\n    1\n", "  w: {a: 1}\n", "  x: [[1, 2], [3, 4]]\n",
+                "  # a comment\n", "\n", "  z: 1 # c\n"]
+
+
+def _values(node) -> int:
+    if isinstance(node, YMapping):
+        return 1 + sum(_values(k) + _values(v) for k, v in node.items)
+    if isinstance(node, yamlsrc.YSequence):
+        return 1 + sum(_values(i) for i in node.items)
+    return 1
+
+
+@st.composite
+def answered(draw):
+    block = "".join(draw(st.lists(st.sampled_from(ANSWER_LINES), min_size=1, max_size=6)))
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(block)))
+        block = block[:at] + draw(st.sampled_from(NOISE)) + block[at:]
+    return KNOWN + "answers:" + draw(st.sampled_from(["\n", " # mine\n"])) + block, draw(st.sampled_from(AFTER))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answered())
+def test_one_value_read_alone_is_the_node_the_whole_file_gives(parts):
+    """A copy's answers, read alone, are what reading the whole file gives; or not read alone
+    (None), when the whole file is broken or anything is unusual."""
+    head, after = parts
+    text = head + after
+    known = yamlsrc.load_text(KNOWN + "answers:\n  y_hat: 1\n" + after, "f.yaml")
+    outside = _values(known) - _values(known.get("answers"))
+    span = yamlsrc.top_level_span(text, "answers")
+    if span is None or text[:span[0]] != KNOWN or text[span[1]:] != after:
+        return  # only for a file whose text outside the answers is the known file's
+    source = yamlsrc.Source("f.yaml", text)
+    alone = yamlsrc.read_top_value(source, Limits(), "answers", span, outside)
+    whole = outcome(text, False)
+    if alone is None:
+        return
+    assert whole[0] == "mapping", (text, whole)
+    expected = next(v for k, v in yamlsrc.load_text(text, "f.yaml").items if k.text == "answers")
+    assert tree(alone) == tree(expected)
+
+
+def test_the_answers_of_known_files_are_mostly_read_alone():
+    source = yamlsrc.Source("f.yaml", KNOWN + "answers:\n  y_hat: 1\n  r: [1, 2]\n")
+    known = yamlsrc.parse(source)
+    outside = _values(known) - _values(known.get("answers"))
+    span = yamlsrc.top_level_span(source.text, "answers")
+    assert span == (len(KNOWN), len(source.text))
+    alone = yamlsrc.read_top_value(source, Limits(), "answers", span, outside)
+    assert tree(alone) == tree(known.get("answers"))
+    too_many = yamlsrc.read_top_value(source, Limits(max_yaml_values=outside + 3), "answers", span, outside)
+    assert too_many is None  # past the limit of values: the whole file is read, and refused

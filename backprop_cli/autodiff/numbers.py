@@ -60,6 +60,8 @@ def exact_text(value: sp.Expr) -> str:
     """
     if value.is_Rational and max(abs(value.p), value.q).bit_length() > 12000:
         return decimal_text(value)  # past what int -> str allows (and what anyone reads)
+    if value.is_Atom:  # a number or a name: no product to build, nothing to ask (and turning
+        return _PRINTER.doprint(value)  # evaluation off and on again empties SymPy's cache)
     try:
         with sp.evaluate(False):
             return _PRINTER.doprint(value)

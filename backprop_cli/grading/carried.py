@@ -37,7 +37,7 @@ def carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator
     ex = solution.exercise
     graph = ex.graph
     node = graph.by_name[key.name] if isinstance(key, ValueKey) else ex.seed(key.of)[0]
-    above = set(graph.ancestors(node))
+    above = _once_per_exercise(solution, ("above", node), lambda: set(graph.ancestors(node)))
     known_steps = [k for k in work.values if isinstance(k, ValueKey) and graph.by_name[k.name] in above
                    and graph.by_name[k.name] is not node and graph.by_name[k.name].role is not Role.GIVEN]
     if isinstance(key, ValueKey):
@@ -48,7 +48,8 @@ def carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator
                             lambda: _carry_words(used, work, solution))
         return
     wrt = graph.by_name[key.wrt]
-    between = set(graph.between(node, wrt)) - {wrt, node}
+    between = _once_per_exercise(solution, ("between", node, wrt),
+                                 lambda: set(graph.between(node, wrt)) - {wrt, node})
     known_grads = [k for k in work.values if isinstance(k, GradKey) and k.of == key.of
                    and graph.by_name[k.wrt] in between]
     used = [k for k in known_steps + known_grads if k in work.wrong]
@@ -71,6 +72,12 @@ def _once(solution: Solution, key: Key, work: StudentWork, own: list[Key],
     content = tuple((k, _content(work.values[k])) for k in own)
     return lambda replay: cache.table(solution, "own values").get_or_make(
         (replay.exact, key, content), lambda: make(replay))
+
+
+def _once_per_exercise(solution: Solution, key, make):
+    if key not in solution.memo:
+        solution.memo[key] = make()
+    return solution.memo[key]
 
 
 def _content(value: Value):

@@ -114,7 +114,7 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         return FileResult(report.file, ex.id, ex.title, error, max_score=asked)
     items, skip = [], skip or {}
     watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
-    expected = {v.label: _shown(v.expected) for v in report.items}
+    expected = {v.label: _shown_once(report.solution, v) for v in report.items}
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
         items.append(_item(report, verdict, expected[verdict.label], skip,
@@ -183,6 +183,14 @@ def with_times(result: FileResult, seconds: dict[str, float], total: float) -> F
     """The result with the time spent on each item and on the whole file."""
     return replace(result, seconds=total,
                    items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+
+
+def _shown_once(solution, verdict: Verdict) -> str | list[list[str]]:
+    """How the right answer prints: the same for every copy of the exercise, so worked out once."""
+    key = ("shown", verdict.key)
+    if key not in solution.memo:
+        solution.memo[key] = _shown(verdict.expected)
+    return solution.memo[key]
 
 
 def _shown(value) -> str | list[list[str]]:

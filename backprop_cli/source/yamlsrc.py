@@ -106,6 +106,8 @@ class _Open:
 class _TreeBuilder:
     """Turns parse events into YNodes; duplicate keys are collected, not raised at once."""
 
+    offset = 0  # where in the source the text parsed starts
+
     def __init__(self, source: Source, limits: Limits, text: str | None = None,
                  long_lists: dict[int, int] | None = None, strict: bool = False):
         self.source, self.limits = source, limits
@@ -145,10 +147,10 @@ class _TreeBuilder:
         elif isinstance(event, yaml.NodeEvent):
             self.check_properties(event)
             self.count(event)
-            loc = self.source.location(event.start_mark.index)  # the parsers' lines differ at the end
+            loc = self.source.location(event.start_mark.index + self.offset)  # the parsers' lines differ at the end
             if isinstance(event, yaml.ScalarEvent):
                 style = _STYLES.get(event.style, "plain")
-                start, end = event.start_mark.index, event.end_mark.index
+                start, end = event.start_mark.index + self.offset, event.end_mark.index + self.offset
                 text, problem = event.value, None
                 if self.strict and (_SURROGATE.search(text) or (self.stack and self.stack[-1].flow
                                                                  and _unsure_in_brackets(event))):
@@ -203,7 +205,7 @@ class _TreeBuilder:
         if isinstance(event, yaml.MappingStartEvent):
             self.stack.append(_Open(YMapping(loc, self.source, []), bool(event.flow_style)))
         else:
-            long = self.long_lists.get(event.start_mark.index, 0)
+            long = self.long_lists.get(event.start_mark.index + self.offset, 0)
             self.stack.append(_Open(YSequence(loc, self.source, [], long), bool(event.flow_style)))
 
     def attach(self, node: YNode) -> None:
@@ -234,12 +236,14 @@ class _ValueReader(_TreeBuilder):
     def __init__(self, source, limits, text, long_lists, key: str, span: tuple[int, int], outside: int):
         super().__init__(source, limits, text, long_lists, strict=True)
         self.key, (self.start, self.end) = key, span
+        if self.end == len(source.text):  # the last value of the file: the parser reads it alone
+            self.text, self.offset = text[self.start:], self.start
         self.values = outside  # the values outside the span, counted once already
         self.depth = 0  # nesting of the collections walked through
         self.state = "before"  # then "value" (building it), "after", "done"
 
     def feed(self, event: yaml.Event) -> None:
-        index = event.start_mark.index
+        index = event.start_mark.index + self.offset
         if self.state == "value":
             super().feed(event)
             if not self.stack:
@@ -374,7 +378,8 @@ def read_top_value(source: Source, limits: Limits, key: str, span: tuple[int, in
     """The value of the top-level ``key`` written at ``span``, read with libyaml, no other node built.
 
     For a file whose text outside ``span`` is known to read well (a copy of an exercise read
-    before) and to hold ``outside`` values.  None when it cannot be read that way (no libyaml,
+    before) and to hold ``outside`` values: the value is parsed alone when it is the last in the
+    file, else libyaml walks through the rest.  None when it cannot be read that way (no libyaml,
     anything unexpected or wrong): then read the whole file, which says what is wrong.
     """
     if _CParser is None or _NOT_FOR_LIBYAML.search(source.text):
