@@ -76,3 +76,57 @@ def test_answers_over_givens_are_not_read_from_the_table():
     node = load_text("a: 2*x\n", "f.yaml").get("a")
     assert reading.read_number(node, "a", DEFAULT, {"x": reading.sp.Integer(3)}).value == 6
     assert reading.read_number(node, "a", DEFAULT, {"x": reading.sp.Integer(5)}).value == 10
+
+
+# ------------------------------------------------------------- sizes of exact values, counted once
+
+def _tree_nodes(value) -> int:
+    return sum(1 for _ in reading.sp.preorder_traversal(value))
+
+
+def test_is_short_counts_the_tree_as_a_walk_would():
+    sp = reading.sp
+    x = sp.Integer(2)
+    a = 1 / (1 + sp.exp(-x))
+    values = [x, a]
+    for _ in range(6):  # each layer uses the one before twice: a DAG much smaller than its tree
+        values.append(values[-1] * (1 - values[-1]) + sp.exp(-values[-2]))
+    from backprop_cli.autodiff.numbers import is_short
+
+    for value in values:
+        size = _tree_nodes(value)
+        for limit in (1, 5, 40, 60, 240, 480, 511, 600, 5000):
+            assert is_short(value, limit) == (size <= limit), (value, limit, size)
+
+
+def test_elementwise_switches_evaluation_per_entry_and_restores_it():
+    import numpy as np
+    from sympy.core.parameters import global_parameters
+
+    from backprop_cli.autodiff.tensor import elementwise, exact_arithmetic, fold
+
+    sp = reading.sp
+    long = sp.Integer(1)
+    for _ in range(5):
+        long = 1 / (1 + sp.exp(-long))  # nested: built inert
+    grid = np.array([[sp.Rational(1, 2), long], [long, sp.Integer(3)]], dtype=object)
+
+    def rule(e):
+        return e * 2 + e
+
+    def one_by_one(e):
+        with exact_arithmetic(e):
+            return fold(rule(e))
+
+    got = elementwise(rule, grid)
+    assert [str(v) for v in got.flat] == [str(one_by_one(e)) for e in grid.flat]
+    assert global_parameters.evaluate is True
+
+    def fails(e):
+        if e == 3:
+            raise ValueError("no")
+        return e
+
+    with pytest.raises(ValueError):
+        elementwise(fails, grid)
+    assert global_parameters.evaluate is True

@@ -185,10 +185,18 @@ def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
         with exact_arithmetic(*args):
             return fold(fn(*args))
     out = np.empty(s, dtype=object)
-    for index in np.ndindex(*s):
-        entry = [a[index] if is_tensor(a) else a for a in args]
-        with exact_arithmetic(*entry):
+    outer = inert = global_parameters.evaluate is False
+    try:
+        for index in np.ndindex(*s):
+            entry = [a[index] if is_tensor(a) else a for a in args]
+            long = outer or _long_exact(entry)
+            if long != inert:  # switched only when it changes: each switch empties SymPy's cache
+                global_parameters.evaluate = not long
+                inert = long
             out[index] = fold(fn(*entry))
+    finally:
+        if inert != outer:
+            global_parameters.evaluate = not outer
     return out
 
 
