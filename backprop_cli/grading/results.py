@@ -9,6 +9,7 @@ printed form of every value and cutting the trace slice for wrong items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -19,10 +20,11 @@ from backprop_cli.autodiff.numbers import exact_text, shown
 from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.exercise.model import Visibility
 from backprop_cli.source.errors import Location
-from backprop_cli.explain import picture as pictures
-from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
 from backprop_cli.source.limits import DEFAULT, Limits
+
+if TYPE_CHECKING:
+    from backprop_cli.explain.picture import Picture  # drawn only for the HTML formats: imported then
 
 PICTURE = "the graph picture"  # the label grading reports while it draws one
 
@@ -149,6 +151,9 @@ def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
 def _picture(report: Report, wrong: list[str], skipped: bool,
              limits: Limits) -> tuple[Picture | None, str | None]:
     """The graph with each asked item marked on the node it is about."""
+    from backprop_cli.explain import picture as pictures
+    from backprop_cli.explain.picture import Asked
+
     ex = report.exercise
     if skipped:
         return None, "drawing the graph took too long"

@@ -24,6 +24,7 @@ only the structural limits of :mod:`backprop_cli.source.limits`.
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import pickle
@@ -213,7 +214,10 @@ def _worker(paths, start, grade: GradeOne, setup: _Setup, skips, outcomes) -> _S
     parent = os.getpid()
     progress = _Progress(start, parent)
     read_end, write_end = os.pipe()
+    gc.freeze()  # the worker's collector leaves what is here alone: no pages copied just to look
     pid = os.fork()
+    if pid != 0:
+        gc.unfreeze()
     if pid == 0:  # the worker: never returns into the caller's code
         os.close(read_end)
         _work(write_end, progress, paths, start, grade, setup, skips, parent, outcomes)
