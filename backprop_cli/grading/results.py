@@ -134,18 +134,26 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     return result if reveal else student_view(result)
 
 
-def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
-                     limits: Limits) -> tuple[Picture | None, str | None]:
-    """The picture; a failure leaves it out and says so (the grades stand)."""
+def _guarded(report: Report, make, what: str, verb: str):
+    """``(make(), None)``, or ``(None, words)`` when it fails: the grades stand, and a bug is
+    kept for --debug."""
     try:
-        return _picture(report, wrong, skipped, limits)
+        return make(), None
     except MemoryError:
         raise
     except Exception as err:
-        words, bug = failure_words(err, "the graph picture", "drawn")
+        words, bug = failure_words(err, what, verb)
         if bug and report.crash is None:
             report.crash = err
         return None, words
+
+
+def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
+                     limits: Limits) -> tuple[Picture | None, str | None]:
+    """The picture; a failure leaves it out and says so (the grades stand)."""
+    made, words = _guarded(report, lambda: _picture(report, wrong, skipped, limits),
+                           "the graph picture", "drawn")
+    return made if made is not None else (None, words)
 
 
 def _picture(report: Report, wrong: list[str], skipped: bool,
@@ -246,16 +254,10 @@ def _item(report: Report, verdict: Verdict, expected, skip: Skips, trace: bool) 
 
 def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace | None:
     """The trace slice; a failure leaves it out and says so (the grade stands)."""
-    try:
-        return _slice(report, verdict)
-    except MemoryError:
-        raise
-    except Exception as err:
-        words, bug = failure_words(err, "the explanation", "worked out")
-        if bug and report.crash is None:
-            report.crash = err
+    trace, words = _guarded(report, lambda: _slice(report, verdict), "the explanation", "worked out")
+    if words:
         notes.append(words)
-        return None
+    return trace
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:
