@@ -15,7 +15,9 @@ from pathlib import Path
 from backprop_cli.autodiff.numbers import decimal_text, shown
 from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.exercise.load import load_exercise
-from backprop_cli.grading.diagnosis import StudentWork, candidates
+from backprop_cli.grading.diagnosis import candidates
+from backprop_cli.grading.replay import Replay, StudentWork
+from backprop_cli.grading.results import SolvedKey
 from backprop_cli.grading.solver import Solution
 from backprop_cli.render.keyfile import answers_yaml
 from backprop_cli.source.errors import BackpropError
@@ -34,13 +36,14 @@ def answer_choices(path: Path = EXERCISE) -> list[tuple[str, list[str], list[str
         expected = solution.expected(ask.key)
         right = [shown(expected)] + ([decimal_text(expected, 6)] if not is_tensor(expected) else [])
         wrong = []
-        try:
-            for candidate in candidates(solution, ask.key, StudentWork({})):
-                text = shown(candidate.value)
-                if text not in right and text not in wrong:
-                    wrong.append(text)
-        except BackpropError:
-            pass
+        exact = Replay(solution, StudentWork({}), exact=True)
+        for candidate in candidates(solution, ask.key, StudentWork({})):
+            try:
+                text = shown(candidate.value(exact))
+            except (BackpropError, ValueError, ArithmeticError):
+                continue  # a mistake that leaves a function's domain gives no value
+            if text not in right and text not in wrong:
+                wrong.append(text)
         choices.append((ask.answer_key, right if right[0] != right[-1] else right[:1], wrong + ["12345", "-1/3"]))
     return choices
 
@@ -58,7 +61,7 @@ def write_class(folder: Path, students: int, seed: int = 13, path: Path = EXERCI
                 pairs.append((key, rng.choice(wrong)))
             else:
                 pairs.append((key, right[0] if rng.random() < 0.8 else rng.choice(right)))
-        answers = "".join(f"  {line}\n" for line in answers_yaml(pairs).splitlines())
+        answers = "".join(f"  {line}\n" for line in answers_yaml([SolvedKey(*p) for p in pairs]).splitlines())
         target = folder / f"student-{n:04d}.yaml"
         target.write_text(source + "answers:\n" + answers, encoding="utf-8")
         files.append(str(target))

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backprop_cli.grading import pipeline
 from backprop_cli.render.jsonout import check_document, dumps, pieces
@@ -44,3 +46,28 @@ def test_printed_and_written_json_are_the_document(tmp_path, fmt):
         results = pipeline.check([str(f) for f in FILES], bounded=False).results
         assert written == dumps(check_document(results))
         assert len(data["exercises"]) == len(FILES)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    | st.sampled_from(["\ud800", "a\udcffb", "\x1b[31m", 'quo"te', "back\\slash", "line\nbreak", "é\u2028"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.integers(0, 3))
+def test_an_exercise_is_written_as_the_standard_encoder_writes_it(value, level):
+    from backprop_cli.render.jsonout import _text
+
+    expected = dumps(value).replace("\n", "\n" + "  " * level)
+    assert _text(value, level) == expected
+
+
+def test_check_pieces_are_the_document(tmp_path):
+    from backprop_cli.render.jsonout import check_pieces
+
+    results = pipeline.check([str(f) for f in FILES[:6]], bounded=False).results
+    notes = ["a note", "caf\udcc3"]
+    assert "".join(check_pieces(results, notes)) == dumps(check_document(results, notes))
+    assert "".join(check_pieces([], None)) == dumps(check_document([], None))

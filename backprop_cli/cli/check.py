@@ -79,10 +79,15 @@ def _show(run, fmt: str, output: str | None, as_base64: bool, color: bool | None
     if fmt == "text":
         _print_text(run, color, output)
         return
-    if fmt in ("json", "gradescope") or (fmt == "classroom" and not as_base64):
+    if fmt == "json":
+        from backprop_cli.render.jsonout import check_pieces
+
+        emit_pieces(check_pieces(run.results, run.notes), output)  # written as it is encoded
+        return
+    if fmt in ("gradescope", "classroom") and not as_base64:
         from backprop_cli.render.jsonout import pieces
 
-        emit_pieces(pieces(_document(run, fmt)), output)  # written as it is encoded
+        emit_pieces(pieces(_document(run, fmt)), output)
         return
     if fmt == "junit":
         from backprop_cli.render.junit import junit_xml
