@@ -16,7 +16,7 @@ builds the same chains).  For each length:
 Every time is also given as a ratio to the 2-step chain measured in the same run, so runs on
 machines of different speed (or under different load) can be compared by their ratios.
 
-Part 2, decimals.  The 8-32-32-4 sigmoid network of engine_scaling.py is solved and all of
+Part 2, decimals.  The 8-32-32-4 sigmoid network of networks.py is solved and all of
 its gradient entries printed as `solve` prints them, twice in the same run: with one memo
 per precision for the whole run (as the code does), and with a fresh memo for every number
 (as it did before), and the two outputs are compared.
@@ -39,7 +39,7 @@ import sympy as sp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engine_scaling import exercise_yaml, network  # noqa: E402  (the same networks as there)
+from networks import exercise_yaml, network  # noqa: E402  (the networks of python -m benchmarks)
 
 from backprop_cli.autodiff import numbers  # noqa: E402
 from backprop_cli.autodiff.numbers import approx, shown  # noqa: E402

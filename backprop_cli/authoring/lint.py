@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import sympy as sp
 
 from backprop_cli.authoring.findings import Code, Finding, warning
 from backprop_cli.autodiff import ops
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import equal, exact_text, sign_of
 from backprop_cli.autodiff.tensor import Value, as_scalar, broadcast_shape, entries, is_tensor, shape

@@ -28,11 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import mpmath
-import numpy as np
 import sympy as sp
 
 from backprop_cli.authoring.findings import Code, Finding, error
 from backprop_cli.authoring.lint import kinks, node_words
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.engine import Values, forward
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import approx, is_short

@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 
 import mpmath
-import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
+
+from backprop_cli.autodiff.arrays import is_array
 
 SHORT = 60  # an exact form longer than this is shown in decimal
 DIGITS = 15  # significant digits of the decimal form
@@ -59,8 +60,8 @@ def exact_text(value: sp.Expr) -> str:
     """
     if value.is_Rational and max(abs(value.p), value.q).bit_length() > 12000:
         return decimal_text(value)  # past what int -> str allows (and what anyone reads)
-    if value.is_Rational:
-        return str(value)  # what the printer gives, without its evaluate(False) switch (a cache flush)
+    if value.is_Atom:  # a number or a name: no product to build, nothing to ask (and turning
+        return _PRINTER.doprint(value)  # evaluation off and on again empties SymPy's cache)
     try:
         with sp.evaluate(False):
             return _PRINTER.doprint(value)
@@ -69,17 +70,55 @@ def exact_text(value: sp.Expr) -> str:
 
 
 def is_short(value: sp.Expr, limit: int = SHORT) -> bool:
-    """Whether the exact form is small enough to print: count tree nodes, stopping early.
+    """Whether the exact form is small enough to print: at most ``limit`` nodes as a tree.
 
     Deep sigmoid networks give exact forms pages long; printing one only to
-    measure it would cost more than the whole backward pass.
+    measure it would cost more than the whole backward pass.  Sizes are counted
+    once per subexpression (a network's values share them) and only up to a
+    cap, so asking costs a few steps however large the value.
     """
-    count = 0
-    for _ in sp.preorder_traversal(value):
-        count += 1
-        if count > limit:
-            return False
-    return True
+    if limit >= _SIZE_CAP:
+        count = 0
+        for _ in sp.preorder_traversal(value):
+            count += 1
+            if count > limit:
+                return False
+        return True
+    return _tree_size(value) <= limit
+
+
+_SIZE_CAP = 512  # tree sizes are counted up to this; a larger limit walks the tree instead
+_SIZES: dict[int, tuple[object, int]] = {}  # id(value) -> (value, its size as a tree, capped)
+_SIZES_KEPT = 1 << 17  # entries before the memo starts afresh
+
+
+def _tree_size(value) -> int:
+    """1 + the sizes of the arguments, capped at _SIZE_CAP + 1: a walk of the DAG, with a memo.
+
+    The memo is by identity (the value is kept, so its id stays its own): comparing two equal
+    exact values walks both trees, which is what this is here to avoid."""
+    def known(e) -> int | None:
+        found = _SIZES.get(id(e))
+        return found[1] if found is not None and found[0] is e else None
+
+    stack = [(value, False)]
+    while stack:
+        e, ready = stack.pop()
+        if known(e) is not None:
+            continue
+        args = getattr(e, "args", ())
+        if ready or not args:
+            total = 1
+            for a in args:
+                total = min(_SIZE_CAP + 1, total + known(a))
+            _SIZES[id(e)] = (e, total)
+        else:
+            stack.append((e, True))
+            stack.extend((a, False) for a in args if known(a) is None)
+    size = known(value)
+    if len(_SIZES) > _SIZES_KEPT:
+        _SIZES.clear()
+    return size
 
 
 _NAMED = {sp.exp: 3, sp.log: 3, sp.sin: 3, sp.cos: 3, sp.tan: 3, sp.tanh: 4, sp.Abs: 3, sp.Max: 3, sp.Min: 3}
@@ -122,7 +161,7 @@ def shown(value):
 
     A tensor gives nested lists of such strings, one list per row.
     """
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return [[shown(e) for e in row] for row in value]
     if is_short(value):
         text = exact_text(value)

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import sympy as sp
 from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
 
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.op import Op, OpError, Pulled, as_expr, bad_value
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.autodiff.numbers import is_numeric, sign_of

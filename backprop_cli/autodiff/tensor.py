@@ -9,22 +9,25 @@ different shapes, as in the course material.  NumPy's object arrays give
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
-import numpy as np
 import sympy as sp
 from sympy.core.parameters import global_parameters
 
+from backprop_cli.autodiff.arrays import is_array, np
 from backprop_cli.autodiff.numbers import approx, is_numeric, is_short, nesting
 
-Tensor = np.ndarray
+if TYPE_CHECKING:
+    from numpy import ndarray as Tensor
+else:
+    Tensor = "numpy.ndarray"  # NumPy is imported when the first tensor is made
 Value = Union[sp.Expr, Tensor]
 Shape = tuple  # () for a scalar, (rows, columns) for a tensor
 INERT_AFTER = 40  # tree nodes of an exact number beyond which arithmetic on it is built inert
 
 
 def is_tensor(value) -> bool:
-    return isinstance(value, np.ndarray)
+    return is_array(value)
 
 
 def shape(value: Value) -> Shape:
@@ -182,10 +185,18 @@ def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
         with exact_arithmetic(*args):
             return fold(fn(*args))
     out = np.empty(s, dtype=object)
-    for index in np.ndindex(*s):
-        entry = [a[index] if is_tensor(a) else a for a in args]
-        with exact_arithmetic(*entry):
+    outer = inert = global_parameters.evaluate is False
+    try:
+        for index in np.ndindex(*s):
+            entry = [a[index] if is_tensor(a) else a for a in args]
+            long = outer or _long_exact(entry)
+            if long != inert:  # switched only when it changes: each switch empties SymPy's cache
+                global_parameters.evaluate = not long
+                inert = long
             out[index] = fold(fn(*entry))
+    finally:
+        if inert != outer:
+            global_parameters.evaluate = not outer
     return out
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import sympy as sp
 
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.op import Op, OpError, Pulled
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.autodiff.tensor import (Tensor, Value, call, entries, exact_arithmetic, filled, fold,

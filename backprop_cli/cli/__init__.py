@@ -6,6 +6,9 @@ Command modules import the library (and so SymPy) inside their functions, so
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from backprop_cli import __version__
@@ -54,3 +57,28 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 for command in (check, explain, solve, validate, blank, variant, catalog, schema, grade):
     main.add_command(command)
+
+
+def run() -> None:
+    """The console script (and ``python -m backprop_cli``): run a command, then leave at once.
+
+    Tearing the interpreter down after the last line (freeing every SymPy
+    object one by one) costs more than many commands take, so once click has
+    finished, the output is flushed and the process ends with its exit code,
+    skipping that teardown.  Tests call :data:`main` itself and never get here.
+    """
+    try:
+        main()  # click's standalone mode: always ends by raising SystemExit
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    if code is None:
+        code = 0
+    if not isinstance(code, int):
+        sys.exit(code)  # a message instead of a number: Python prints it
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # e.g. a closed pipe: Python's own shutdown deals with it as usual
+        sys.exit(code)
+    os._exit(code)

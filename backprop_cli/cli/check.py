@@ -74,30 +74,29 @@ def check(files: tuple[str, ...], answers_path: str | None, key_path: str | None
 
 
 def _show(run, fmt: str, output: str | None, as_base64: bool, color: bool | None) -> None:
-    from backprop_cli.cli.output import append_step_summary, emit
+    from backprop_cli.cli.output import append_step_summary, emit, emit_pieces
 
     if fmt == "text":
         _print_text(run, color, output)
         return
     if fmt == "json":
-        from backprop_cli.render.jsonout import check_document, dumps
+        from backprop_cli.render.jsonout import check_pieces
 
-        text = dumps(check_document(run.results, run.notes))
-    elif fmt == "junit":
+        emit_pieces(check_pieces(run.results, run.notes), output)  # written as it is encoded
+        return
+    if fmt in ("gradescope", "classroom") and not as_base64:
+        from backprop_cli.render.jsonout import pieces
+
+        emit_pieces(pieces(_document(run, fmt)), output)
+        return
+    if fmt == "junit":
         from backprop_cli.render.junit import junit_xml
 
         text = junit_xml(run.results, notes=run.notes)
-    elif fmt == "gradescope":
-        from backprop_cli.render.gradescope import gradescope_document
-        from backprop_cli.render.jsonout import dumps
-
-        text = dumps(gradescope_document(run.results, run.notes))
     elif fmt == "classroom":
-        from backprop_cli.render.classroom import classroom_document, step_output
-        from backprop_cli.render.jsonout import dumps
+        from backprop_cli.render.classroom import step_output
 
-        document = classroom_document(run.results)
-        text = step_output(document) if as_base64 else dumps(document)
+        text = step_output(_document(run, fmt))
     elif fmt == "html":
         from backprop_cli.render.html import check_page
 
@@ -113,6 +112,21 @@ def _show(run, fmt: str, output: str | None, as_base64: bool, color: bool | None
 
         text = check_markdown(run.results, run.notes)
     emit(text, output)
+
+
+def _document(run, fmt: str) -> dict:
+    """The JSON document of a JSON format."""
+    if fmt == "gradescope":
+        from backprop_cli.render.gradescope import gradescope_document
+
+        return gradescope_document(run.results, run.notes)
+    if fmt == "classroom":
+        from backprop_cli.render.classroom import classroom_document
+
+        return classroom_document(run.results)
+    from backprop_cli.render.jsonout import check_document
+
+    return check_document(run.results, run.notes)
 
 
 def _print_text(run, color, output: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import click
 
 EXIT_OK, EXIT_WRONG, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # 130, 143
+EXIT_READER_GONE = 128 + getattr(signal, "SIGPIPE", 13)  # 141, as a tool killed by SIGPIPE
 _STOPPING = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
@@ -104,6 +106,9 @@ def friendly_errors(fn):
             sys.exit(EXIT_UNUSABLE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # whoever read the output stopped reading (`| head`): stop quietly
+            _drop_output()
+            sys.exit(EXIT_READER_GONE)
         except Exception as err:
             if debug:
                 raise
@@ -113,6 +118,14 @@ def friendly_errors(fn):
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+def _drop_output() -> None:
+    """Send what is still buffered for standard output nowhere, so leaving does not fail again."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def print_problems(problems) -> None:

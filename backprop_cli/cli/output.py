@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Iterable
 
 import click
 
@@ -17,7 +18,7 @@ from backprop_cli.source.errors import BackpropError
 STEP_SUMMARY_LIMIT = 1 << 20  # bytes GitHub accepts in one step's job summary
 
 
-def write_atomic(path: str, text: str) -> None:
+def write_atomic(path: str, text: str | Iterable[str]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
@@ -26,7 +27,8 @@ def write_atomic(path: str, text: str) -> None:
     try:
         os.chmod(temporary, _mode(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            for piece in [text] if isinstance(text, str) else text:
+                f.write(piece)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
@@ -61,6 +63,24 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
         write_atomic(output, text)
+
+
+def emit_pieces(pieces: Iterable[str], output: str | None, size: int = 1 << 16) -> None:
+    """:func:`emit` for text made a piece at a time (a long JSON document), printed as it comes."""
+    if output is not None:
+        write_atomic(output, pieces)
+        return
+    buffer, held, last = [], 0, ""
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            text = "".join(buffer)
+            click.echo(text, nl=False)
+            buffer, held, last = [], 0, text[-1:]
+    text = "".join(buffer)
+    last = text[-1:] or last
+    click.echo(text, nl=last != "\n")
 
 
 def print_rich(parts: list, output: str | None, console=None, color: bool | None = None) -> None:

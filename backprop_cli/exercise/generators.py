@@ -15,9 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
 import sympy as sp
 
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.engine import evaluate
 from backprop_cli.autodiff.numbers import sign_of
 from backprop_cli.autodiff.tensor import Value, broadcast_shape, is_tensor, shape, shape_text

@@ -24,7 +24,6 @@ from backprop_cli.exercise.build import Collector, assemble
 from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream, Visibility
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
                                            read_amount, refuse_long, scalar_of, where_of)
-from backprop_cli.exercise.variants import check_variant, read_template, template_problem
 from backprop_cli.source.files import read_file
 from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -54,6 +53,10 @@ def exercise_from_tree(root: YNode, file: str, stem: str, limits: Limits = DEFAU
                        salt: str | None = None) -> Exercise:
     """The exercise a YAML tree describes.  A template (givens that are generators) has no
     values of its own: draw a variant first (``exercise.variants.draw``)."""
+    if salt is None and not _may_vary(root):  # a plain exercise: nothing of a template to read
+        return _Reader(root, file, stem, limits).read()
+    from backprop_cli.exercise.variants import check_variant, read_template, template_problem
+
     template = read_template(root, limits)
     if template is not None and template.makes_variants:
         raise BackpropError(template_problem(template))
@@ -61,6 +64,16 @@ def exercise_from_tree(root: YNode, file: str, stem: str, limits: Limits = DEFAU
     if salt is not None:
         check_variant(template, exercise, salt, builder(file, stem, limits), limits)
     return exercise
+
+
+def _may_vary(root: YNode) -> bool:
+    """Whether the file may be a template or a student's variant: it has a 'variant' record,
+    'where' constraints, or a given written as a mapping (a generator, or a mistake to report)."""
+    if not isinstance(root, YMapping):
+        return False
+    given = root.get("given")
+    return (root.get("variant") is not None or root.get("where") is not None
+            or (isinstance(given, YMapping) and any(isinstance(v, YMapping) for _, v in given.items)))
 
 
 def builder(file: str, stem: str, limits: Limits = DEFAULT):

@@ -18,6 +18,7 @@ from backprop_cli.autodiff.engine import evaluate
 from backprop_cli.autodiff.registry import FUNCTIONS
 from backprop_cli.source.errors import BackpropError, ExpressionError, Where
 from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.source.memo import Memo
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.source.yamlsrc import YNode, YScalar, YSequence, node_problem
 
@@ -87,10 +88,22 @@ def read_number(node: YNode, what: str, limits: Limits = DEFAULT,
     return number_from_text(scalar.text, what, locator(scalar), limits, names)
 
 
+_NUMBERS: Memo[Number] = Memo(4096)  # a network's givens repeat a few values hundreds of times
+
+
 def number_from_text(text: str, what: str, locate: Locate, limits: Limits = DEFAULT,
                      names: dict[str, Value] | None = None) -> Number:
-    """Parse and evaluate one number's text exactly; ``locate`` places errors."""
-    names = names or {}
+    """Parse and evaluate one number's text exactly; ``locate`` places errors.
+
+    A number that uses no names is read once per text: a problem's position
+    depends on where the text stands, so only numbers that read well are kept.
+    """
+    if not names:
+        return _NUMBERS.get_or_make((text, limits), lambda: _read(text, what, locate, limits, {}))
+    return _read(text, what, locate, limits, names)
+
+
+def _read(text: str, what: str, locate: Locate, limits: Limits, names: dict[str, Value]) -> Number:
     tree = parse_located(text, locate, limits)
     for name in expr.walk(tree):
         if isinstance(name, expr.Name) and name.id != "pi" and name.id not in names:

@@ -4,14 +4,15 @@ update and their first gradient for training), so that the mistake is upstream."
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 from backprop_cli.autodiff.engine import Rules, Values, backward, forward
 from backprop_cli.autodiff.graph import Node, Role
-from backprop_cli.autodiff.tensor import Value
+from backprop_cli.autodiff.tensor import Value, is_tensor
 from backprop_cli.autodiff.training import run_training
 from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
+from backprop_cli.grading import cache
 from backprop_cli.grading.replay import Candidate, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 
@@ -36,17 +37,19 @@ def carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator
     ex = solution.exercise
     graph = ex.graph
     node = graph.by_name[key.name] if isinstance(key, ValueKey) else ex.seed(key.of)[0]
-    above = set(graph.ancestors(node))
+    above = _once_per_exercise(solution, ("above", node), lambda: set(graph.ancestors(node)))
     known_steps = [k for k in work.values if isinstance(k, ValueKey) and graph.by_name[k.name] in above
                    and graph.by_name[k.name] is not node and graph.by_name[k.name].role is not Role.GIVEN]
     if isinstance(key, ValueKey):
         used = [k for k in known_steps if k in work.wrong]
         if used:
-            yield Candidate("carried-forward", lambda r: _forward_with(r, known_steps)[node],
+            yield Candidate("carried-forward",
+                            _once(solution, key, work, known_steps, lambda r: _forward_with(r, known_steps)[node]),
                             lambda: _carry_words(used, work, solution))
         return
     wrt = graph.by_name[key.wrt]
-    between = set(graph.between(node, wrt)) - {wrt, node}
+    between = _once_per_exercise(solution, ("between", node, wrt),
+                                 lambda: set(graph.between(node, wrt)) - {wrt, node})
     known_grads = [k for k in work.values if isinstance(k, GradKey) and k.of == key.of
                    and graph.by_name[k.wrt] in between]
     used = [k for k in known_steps + known_grads if k in work.wrong]
@@ -58,7 +61,28 @@ def carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator
         target, seed, outside = ex.seed(key.of, values)
         grads = {graph.by_name[k.wrt]: replay.student[k] for k in known_grads}
         return backward(graph, values, target, seed, outside, _CarryForward(grads), only=wrt).grad(wrt)
-    yield Candidate("carried-forward", make, lambda: _carry_words(used, work, solution))
+    yield Candidate("carried-forward", _once(solution, key, work, known_steps + known_grads, make),
+                    lambda: _carry_words(used, work, solution))
+
+
+def _once(solution: Solution, key: Key, work: StudentWork, own: list[Key],
+          make: Callable[[Replay], Value]) -> Callable[[Replay], Value]:
+    """``make``, run once per exercise and set of the student's own values it uses: a class
+    repeats the same slips, so the same carried-forward passes come up again and again."""
+    content = tuple((k, _content(work.values[k])) for k in own)
+    return lambda replay: cache.table(solution, "own values").get_or_make(
+        (replay.exact, key, content), lambda: make(replay))
+
+
+def _once_per_exercise(solution: Solution, key, make):
+    if key not in solution.memo:
+        solution.memo[key] = make()
+    return solution.memo[key]
+
+
+def _content(value: Value):
+    """A value as something hashable: a tensor by its shape and entries."""
+    return ("tensor", value.shape, tuple(value.flat)) if is_tensor(value) else value
 
 
 def _forward_with(replay: Replay, steps: list[ValueKey]) -> Values:
@@ -88,7 +112,8 @@ def _carried_forward_training(solution: Solution, key: TrainKey, work: StudentWo
                               params={(k.name, k.step): replay.student[k] for k in params},
                               grads={(k.wrt, 0): replay.student[k] for k in grads})
         return states[key.step].value(key.name, ex.graph)
-    yield Candidate("carried-forward", make, lambda: _carry_words(used, work, solution))
+    yield Candidate("carried-forward", _once(solution, key, work, params + grads, make),
+                    lambda: _carry_words(used, work, solution))
 
 
 def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:

@@ -41,7 +41,12 @@ MAX_FORK = 6  # paths at one fork whose subsets are tried
 def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
     """Recipes for the wrong values that classic mistakes give for ``key``, most specific first."""
     yield from carried_forward(solution, key, work)
-    yield from solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key)))
+    yield from replayed(solution, key)
+
+
+def replayed(solution: Solution, key: Key) -> Iterator[Candidate]:
+    """The candidates that do not depend on the student's other answers, made once per exercise."""
+    return iter(solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key))))
 
 
 class _Memo:

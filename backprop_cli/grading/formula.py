@@ -22,9 +22,9 @@ from __future__ import annotations
 import random
 from typing import Callable
 
-import numpy as np
 import sympy as sp
 
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.engine import backward, evaluate, forward
 from backprop_cli.autodiff.numbers import equal, exact_text, is_short
 from backprop_cli.autodiff.tensor import Value, as_scalar, entries, filled, from_rows, is_tensor

@@ -10,14 +10,12 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from backprop_cli.autodiff.numbers import shown
 from backprop_cli.exercise.asks import Form
 from backprop_cli.exercise.load import answer_hint, load_exercise
 from backprop_cli.exercise.model import Exercise
-from backprop_cli.explain.entries import entry_trace, parse_entry
-from backprop_cli.explain.picture import Picture, too_big, without_values
-from backprop_cli.explain.picture import build as build_picture
 from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.grading import formula, runner
 from backprop_cli.grading.budget import Skips, Watch
@@ -29,6 +27,9 @@ from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YScalar, load_file, node_problem
+
+if TYPE_CHECKING:
+    from backprop_cli.explain.picture import Picture  # drawn only for the HTML formats: imported then
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,11 @@ def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEF
 def run_files(paths: list[str], grade: runner.GradeOne, limits: Limits = DEFAULT,
               bounded: bool = True) -> list[runner.Outcome]:
     """``grade`` each path, in a bounded worker or (``bounded=False``) in this process."""
-    return runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
+    if not bounded:
+        return runner.run_inline(paths, grade)
+    import sympy.tensor.tensor  # noqa: F401  SymPy imports it on the first sum it builds: here, once,
+    # before the worker is forked, rather than in each worker (copying every page it touches)
+    return runner.run_bounded(paths, grade, limits)
 
 
 def _grade_with(answers: Answers | None, limits: Limits, pictures: bool, salt: str | None, traces: bool,
@@ -206,6 +211,8 @@ def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
     """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain."""
     run, wrt_node = backward_pass(exercise, of, wrt)
     if entry is not None:
+        from backprop_cli.explain.entries import entry_trace, parse_entry
+
         return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
     return make_trace(run, wrt_node)
 
@@ -213,6 +220,9 @@ def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
 def picture(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             limits: Limits = DEFAULT) -> Picture:
     """The graph drawn with values and gradients of ``of``; ``wrt``'s paths highlighted."""
+    from backprop_cli.explain.picture import build as build_picture
+    from backprop_cli.explain.picture import too_big, without_values
+
     note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
     if note is not None:
         raise BackpropError(f"{note}: use --format text, markdown or json")
@@ -232,6 +242,8 @@ def explanation(exercise: Exercise, of: str | None = None, wrt: str | None = Non
 def drawing(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             limits: Limits = DEFAULT) -> tuple[Picture | None, str | None]:
     """The picture, or None and why the graph is not drawn (it is too big)."""
+    from backprop_cli.explain.picture import too_big
+
     note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
     return (picture(exercise, of, wrt, limits), None) if note is None else (None, note)
 

@@ -133,6 +133,7 @@ class CpuLimit:
     def __init__(self) -> None:
         self.ceiling: int | None = None
         self.hard = None
+        self.soft: int | None = None  # as last set: whole seconds, so most moves leave it as it is
         if resource is None or not hasattr(resource, "RLIMIT_CPU"):
             return
         try:
@@ -152,8 +153,11 @@ class CpuLimit:
             soft = min(soft, self.ceiling)
         if self.hard != resource.RLIM_INFINITY:
             soft = min(soft, self.hard)
+        if soft == self.soft:
+            return  # no system call to set what is set
         try:
             resource.setrlimit(resource.RLIMIT_CPU, (soft, self.hard))
+            self.soft = soft
         except (ValueError, OSError):
             self.hard = None  # stop trying; the parent's accounting still holds
 

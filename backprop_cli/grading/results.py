@@ -9,6 +9,7 @@ printed form of every value and cutting the trace slice for wrong items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -19,10 +20,11 @@ from backprop_cli.autodiff.numbers import exact_text, shown
 from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.exercise.model import Visibility
 from backprop_cli.source.errors import Location
-from backprop_cli.explain import picture as pictures
-from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.trace import Trace, make_trace, value_trace
 from backprop_cli.source.limits import DEFAULT, Limits
+
+if TYPE_CHECKING:
+    from backprop_cli.explain.picture import Picture  # drawn only for the HTML formats: imported then
 
 PICTURE = "the graph picture"  # the label grading reports while it draws one
 
@@ -114,7 +116,7 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         return FileResult(report.file, ex.id, ex.title, error, max_score=asked)
     items, skip = [], skip or {}
     watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
-    expected = {v.label: _shown(v.expected) for v in report.items}
+    expected = {v.label: _shown_once(report.solution, v) for v in report.items}
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
         items.append(_item(report, verdict, expected[verdict.label], skip,
@@ -157,6 +159,9 @@ def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
 def _picture(report: Report, wrong: list[str], skipped: bool,
              limits: Limits) -> tuple[Picture | None, str | None]:
     """The graph with each asked item marked on the node it is about."""
+    from backprop_cli.explain import picture as pictures
+    from backprop_cli.explain.picture import Asked
+
     ex = report.exercise
     if skipped:
         return None, "drawing the graph took too long"
@@ -191,6 +196,14 @@ def with_times(result: FileResult, seconds: dict[str, float], total: float) -> F
     """The result with the time spent on each item and on the whole file."""
     return replace(result, seconds=total,
                    items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+
+
+def _shown_once(solution, verdict: Verdict) -> str | list[list[str]]:
+    """How the right answer prints: the same for every copy of the exercise, so worked out once."""
+    key = ("shown", verdict.key)
+    if key not in solution.memo:
+        solution.memo[key] = _shown(verdict.expected)
+    return solution.memo[key]
 
 
 def _shown(value) -> str | list[list[str]]:
@@ -248,13 +261,16 @@ def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace 
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:
-    """The part of the trace that leads to this item's right answer."""
-    ex, key = report.exercise, verdict.key
-    if isinstance(key, GradKey):
-        return make_trace(report.solution.backward(key.of), ex.node(key.wrt))
-    if isinstance(key, ValueKey):
-        return value_trace(ex.node(key.name), ex.values, ex.graph)
-    return None
+    """The part of the trace that leads to this item's right answer (cut once per exercise and key)."""
+    ex, key, memo = report.exercise, verdict.key, report.solution.memo
+    if ("trace", key) not in memo:
+        if isinstance(key, GradKey):
+            memo["trace", key] = make_trace(report.solution.backward(key.of), ex.node(key.wrt))
+        elif isinstance(key, ValueKey):
+            memo["trace", key] = value_trace(ex.node(key.name), ex.values, ex.graph)
+        else:
+            memo["trace", key] = None
+    return memo["trace", key]
 
 
 def exit_code(results: list[FileResult]) -> int:

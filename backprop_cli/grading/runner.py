@@ -7,7 +7,10 @@ of the work uses up its budget of CPU time.  The worker says, in shared memory,
 which file, part and item it is working on, and how much CPU that item had
 already used; when it is killed (or dies), that part is skipped and a fresh
 worker carries on from that file.  On the common path one worker grades the
-whole batch, with its caches warm, so the bound costs one fork per ``check``.
+whole batch, with its caches warm, so the bound costs one fork per ``check``;
+results come back a batch at a time (up to 64 files, or a quarter of a second
+of work), not one wake-up of the parent per file.  A worker that is stopped
+takes its unsent batch with it: the next one grades those files again.
 
 Budgets count the worker's CPU time, not the clock on the wall, so a grade
 does not depend on how busy the machine is; a generous wall-clock backstop
@@ -21,6 +24,7 @@ only the structural limits of :mod:`backprop_cli.source.limits`.
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import pickle
@@ -39,6 +43,7 @@ from backprop_cli.source.limits import DEFAULT, Limits
 _HEADER = struct.Struct("!I")
 _OUT_OF_MEMORY = 3  # the worker's exit code when an allocation failed
 _FAILED = 4  # the worker's exit code for anything else
+_BATCH, _BATCH_SECONDS = 64, 0.25  # the worker sends results at most this many (or this long) at a time
 
 Outcome = tuple[FileResult, "Exception | None"]  # the result, and a crash for --debug
 GradeOne = Callable[[str, Watch, Skips], Outcome]  # grade one file, reporting progress
@@ -64,15 +69,14 @@ def run_bounded(paths: list[str], grade: GradeOne, limits: Limits = DEFAULT) -> 
         path = paths[stop.index]
         if not stop.phase.per_answer:
             outcomes[stop.index] = (FileResult(path, None, None, f"{path}: {stopped(stop.phase, stop.why)}"), None)
-            start = stop.index + 1
         elif (stop.phase, stop.label) in skips[stop.index]:  # a skipped part ran again: a bug
             error = (f"{path}: internal error: '{stop.label}' was stopped again after it was skipped "
                      f"({stop.why}) (please report this)")
             outcomes[stop.index] = (FileResult(path, None, None, error), None)
-            start = stop.index + 1
         else:
             skips[stop.index][stop.phase, stop.label] = stop.why
-            start = stop.index
+        # the next worker starts at the first file without a result (a batch not yet sent is graded again)
+        start = next((i for i in range(start, len(paths)) if outcomes[i] is None), len(paths))
     return outcomes
 
 
@@ -210,10 +214,13 @@ def _worker(paths, start, grade: GradeOne, setup: _Setup, skips, outcomes) -> _S
     parent = os.getpid()
     progress = _Progress(start, parent)
     read_end, write_end = os.pipe()
+    gc.freeze()  # the worker's collector leaves what is here alone: no pages copied just to look
     pid = os.fork()
+    if pid != 0:
+        gc.unfreeze()
     if pid == 0:  # the worker: never returns into the caller's code
         os.close(read_end)
-        _work(write_end, progress, paths, start, grade, setup, skips, parent)
+        _work(write_end, progress, paths, start, grade, setup, skips, parent, outcomes)
     os.close(write_end)
     child = _Child(pid)
     try:
@@ -258,12 +265,12 @@ def _watch(child: _Child, read_end: int, progress: _Progress, setup: _Setup, out
             (size,) = _HEADER.unpack_from(buffer)
             if len(buffer) < _HEADER.size + size:
                 break
-            kind, payload = pickle.loads(buffer[_HEADER.size:_HEADER.size + size])
+            finished, batch = pickle.loads(buffer[_HEADER.size:_HEADER.size + size])
             buffer = buffer[_HEADER.size + size:]
-            if kind == "finished":
+            for done_index, outcome in batch:
+                outcomes[done_index] = outcome
+            if finished:
                 return None
-            done_index, outcome = payload
-            outcomes[done_index] = outcome
 
 
 def _cpu_since(clock, cpu_start: float, wall_start: float) -> float:
@@ -277,12 +284,18 @@ def _cpu_since(clock, cpu_start: float, wall_start: float) -> float:
 
 
 def _work(fd: int, progress: _Progress, paths, start, grade: GradeOne, setup: _Setup, skips,
-          parent: int) -> None:
-    def send(kind: str, payload=None) -> None:
-        data = pickle.dumps((kind, payload))
+          parent: int, outcomes) -> None:
+    batch: list = []
+    sent = time.monotonic()
+
+    def send(finished: bool = False) -> None:
+        """The results graded since the last send, in one message (not one wake-up per file)."""
+        nonlocal batch, sent
+        data = pickle.dumps((finished, batch))
         view = memoryview(_HEADER.pack(len(data)) + data)
         while view:
             view = view[os.write(fd, view):]
+        batch, sent = [], time.monotonic()
 
     code = _FAILED
     try:
@@ -291,13 +304,17 @@ def _work(fd: int, progress: _Progress, paths, start, grade: GradeOne, setup: _S
         progress.cpu_limit = process.CpuLimit()
         progress.budgets = (setup.limits.load_seconds, setup.limits.answer_seconds)
         for index in range(start, len(paths)):
+            if outcomes[index] is not None:  # graded by an earlier worker
+                continue
             progress.set(index, Phase.READING)
             result, crash = grade(paths[index], lambda phase, label, i=index: progress.set(i, phase, label),
                                   skips[index])
             if crash is not None:  # exceptions may not pickle: keep the words, for --debug
                 crash = RuntimeError(f"{type(crash).__name__}: {crash}")
-            send("done", (index, (result, crash)))
-        send("finished")
+            batch.append((index, (result, crash)))
+            if len(batch) >= _BATCH or time.monotonic() - sent >= _BATCH_SECONDS:
+                send()
+        send(finished=True)
         code = 0
     except MemoryError:
         code = _OUT_OF_MEMORY

@@ -11,26 +11,25 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Iterable
 
-import mpmath
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import approx, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import exercise_from_tree, exercise_part
+from backprop_cli.exercise.load import exercise_part
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
-from backprop_cli.grading import formula
+from backprop_cli.grading import cache, compare, formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
-from backprop_cli.grading.diagnosis import candidates
-from backprop_cli.grading.replay import Replay, StudentWork
+from backprop_cli.grading.carried import carried_forward
+from backprop_cli.grading.diagnosis import replayed
+from backprop_cli.grading.replay import Candidate, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
+from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, node_problem
 
 
 class Status(str, enum.Enum):
@@ -40,7 +39,7 @@ class Status(str, enum.Enum):
     INVALID = "invalid"
 
 
-Grid = list[list[Number]]
+Grid = compare.Grid
 
 
 @dataclass
@@ -101,14 +100,6 @@ def graph_order(key: Key, exercise: Exercise) -> tuple:
     if isinstance(key, GradKey):
         return (1, -nodes[key.wrt].index)
     return (2, key.step, nodes[key.name].index)
-
-
-def judge(answer: Number, expected: sp.Expr, exercise: Exercise, widen: int = 1) -> bool:
-    """Exact answers must be equal; decimal ones within the exercise's tolerance (times ``widen``)."""
-    if answer.decimal:
-        tol = exercise.tolerance
-        return within_tolerance(answer.value, expected, widen * tol.rel, widen * tol.abs)
-    return equal(answer.value, expected)
 
 
 def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str]]:
@@ -194,7 +185,7 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     try:
         if ask.form is Form.FORMULA:
             return _grade_formula(verdict, ask, node, solution, limits)
-        answer = read_answer(node, limits, ex.given)  # `2*x*w` is read at the given values
+        answer = _read_once(node, solution, limits)  # `2*x*w` is read at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
@@ -202,7 +193,8 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     verdict.notes += [note] if note else []
     verdict.answer = [[n.text for n in row] for row in grid] if isinstance(answer, list) else answer.text
     verdict.grid = grid
-    right = _entry_verdicts(grid, expected, ex)
+    right = cache.table(solution, "answers judged").get_or_make(
+        (ask.key, compare.content(grid)), lambda: compare.entry_verdicts(grid, expected, ex))
     got = (len(grid), len(grid[0]))
     if right is None:
         verdict.status = Status.INCORRECT
@@ -260,6 +252,16 @@ def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | G
     return number
 
 
+
+def _read_once(node: YNode, solution: Solution, limits: Limits) -> Number | Grid:
+    """:func:`read_answer`, once per answer text and exercise (a problem is placed anew each time)."""
+    def read() -> Number | Grid:
+        return read_answer(node, limits, solution.exercise.given)
+
+    key = cache.answer_key(node)
+    return read() if key is None else cache.table(solution, "answers read").get_or_make((key, limits), read)
+
+
 def _as_read(answer: Number | Grid, node: YNode, expected: Value, key: Key) -> tuple[Grid, str | None]:
     """The answer as a grid of entries, and a note when it was read in a way the student may
     not have meant: a flat list (a column, by the format) for a row, read as that row; a bare
@@ -275,10 +277,6 @@ def _as_read(answer: Number | Grid, node: YNode, expected: Value, key: Key) -> t
     if s and answer.value == 0 and all(e == 0 for e in expected.flat):
         return [[answer] * s[1] for _ in range(s[0])], f"0 was read as the {shape_text(s)} zero matrix"
     return [[answer]], None
-
-
-def _entry(value: Value, i: int, j: int) -> sp.Expr:
-    return value[i, j] if is_tensor(value) else value
 
 
 # ------------------------------------------------------------------ naming the mistakes
@@ -346,55 +344,38 @@ def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
 def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork, near: Replay,
               exact: Replay) -> tuple[str, str] | None:
     """The first classic mistake whose value is the answer: each is tried on floats first, and
-    only one that matches there is computed exactly and compared as grading compares."""
+    only one that matches there is computed exactly and compared as grading compares.  The
+    mistakes that do not depend on the student's other answers are matched once per answer."""
     ex = solution.exercise
-    for candidate in candidates(solution, verdict.key, work):
-        try:
-            if _near(verdict.grid, candidate.value(near), ex) and \
-                    _matches(verdict.grid, candidate.value(exact), ex):
-                return candidate.code, candidate.feedback
-        except (BackpropError, ValueError, ArithmeticError):
-            continue  # a replayed mistake that leaves a function's domain matches nothing
-    if _matches(verdict.grid, verdict.expected, ex, widen=10):
+    found = _first_match(carried_forward(solution, verdict.key, work), verdict.grid, ex, near, exact)
+    if found is not None:
+        return found
+    return cache.table(solution, "answers diagnosed").get_or_make(
+        (verdict.key, compare.content(verdict.grid)), lambda: (_classic(verdict, solution, near, exact),))[0]
+
+
+def _classic(verdict: Verdict, solution: Solution, near: Replay, exact: Replay) -> tuple[str, str] | None:
+    ex = solution.exercise
+    found = _first_match(replayed(solution, verdict.key), verdict.grid, ex, near, exact)
+    if found is not None:
+        return found
+    if compare.matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
         return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
                             f"absolute {tol.abs}): keep more digits in the intermediate results")
     return None
 
 
-def _near(grid: Grid, value: Value, exercise: Exercise) -> bool:
-    """Whether the answer is, to float precision, ``value``: a decimal answer within the
-    tolerance (and a hair), an exact one within 1e-12."""
-    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
-        return False
-    tol = exercise.tolerance
-    with mpmath.workdps(30):
-        rel, abs_ = approx(tol.rel, 20), approx(tol.abs, 20)
-        for i, row in enumerate(grid):
-            for j, answer in enumerate(row):
-                a, e = approx(answer.value, 20), approx(_entry(value, i, j), 20)
-                if answer.decimal:
-                    bound = (abs_ + rel * abs(e)) * (1 + mpmath.mpf(10) ** -6) + mpmath.mpf(10) ** -18
-                else:
-                    bound = mpmath.mpf(10) ** -12 * max(1, abs(a), abs(e))
-                if abs(a - e) > bound:
-                    return False
-    return True
-
-
-def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,
-                    widen: int = 1) -> list[list[bool]] | None:
-    """Each answered entry judged against ``value``; None when the shapes differ
-    (a scalar and a 1x1 answer are the same thing)."""
-    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
-        return None
-    return [[judge(a, _entry(value, i, j), exercise, widen) for j, a in enumerate(row)]
-            for i, row in enumerate(grid)]
-
-
-def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bool:
-    right = _entry_verdicts(grid, value, exercise, widen)
-    return right is not None and all(all(row) for row in right)
+def _first_match(found: Iterable[Candidate], grid: Grid, ex: Exercise, near: Replay,
+                 exact: Replay) -> tuple[str, str] | None:
+    for candidate in found:
+        try:
+            if compare.near(grid, candidate.value(near), ex) and \
+                    compare.matches(grid, candidate.value(exact), ex):
+                return candidate.code, candidate.feedback
+        except (BackpropError, ValueError, ArithmeticError):
+            continue  # a replayed mistake that leaves a function's domain matches nothing
+    return None
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
@@ -410,12 +391,11 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
     that its points still count in the total.
     """
     report = Report(path)
+    loaded = None
     try:
         try:
-            watch(Phase.READING, "")
-            root = load_file(path, limits)
-            watch(Phase.LOADING, "")
-            report.exercise = exercise_from_tree(root, str(path), Path(path).stem, limits, salt)
+            loaded = cache.load(path, limits, salt, watch)
+            report.exercise = loaded.exercise
         except BackpropError as err:
             report.exercise, err = exercise_part(path, err, limits, salt) or (None, err)
             raise err from None
@@ -424,9 +404,9 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
         if answers_for is not None and answers_for != report.exercise.id:
             raise BackpropError(Problem(f"the answers file is for exercise '{answers_for}', but {path} "
                                         f"is '{report.exercise.id}'"))
-        return grade(report.exercise, answers, limits, watch, skip)
+        return grade(report.exercise, answers, limits, watch, skip, loaded.solution)
     except BackpropError as err:
-        report.problems = err.problems
+        report.problems = loaded.own(err.problems) if loaded else err.problems
     except MemoryError:
         raise  # the sandbox decides which item ran out of memory
     except Exception as err:  # a bug must not cost the other files their grades

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring
+from typing import Iterator
 
 from backprop_cli.grading.results import FileResult, SolvedKey
 from backprop_cli.explain.trace import Trace
@@ -55,6 +57,58 @@ def _exercise(r: FileResult) -> dict:
     }
 
 
+def check_pieces(results: list[FileResult], notes: list[str] | None = None) -> Iterator[str]:
+    """The text :func:`dumps` gives for :func:`check_document`, an exercise at a time.
+
+    The head is encoded with a marker string in place of each exercise (no text in a
+    document holds a NUL: YAML refuses it, and no file name can), and each exercise by
+    :func:`_text`, at the depth it stands at.
+    """
+    document = check_document(results, notes)
+    exercises = document["exercises"]
+    document["exercises"] = [f"\x00{n}\x00" for n in range(len(exercises))]
+    text, at = dumps(document), 0
+    for n, exercise in enumerate(exercises):
+        marker = json.dumps(f"\x00{n}\x00")
+        found = text.index(marker, at)
+        yield text[at:found]
+        yield _text(exercise, 2)
+        at = found + len(marker)
+    yield text[at:]
+
+
+def _text(value, level: int) -> str:
+    """What ``json.dumps(value, indent=2, ensure_ascii=False)`` writes for a value standing
+    ``level`` deep, built at once: the standard encoder, given an indent, is written in Python
+    and yields a piece per token, which is most of the cost of a class's document."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return encode_basestring(_safe_text(value))
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if math.isfinite(value) else "null"
+    inner = "\n" + _INDENT * (level + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        parts = (encode_basestring(_safe_text(k)) + ": " + _text(v, level + 1) for k, v in value.items())
+        return "{" + inner + ("," + inner).join(parts) + "\n" + _INDENT * level + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(_text(v, level + 1) for v in value) + "\n" + _INDENT * level + "]"
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+_INDENT = "  "
+
+
 def solved_document(solved: list[SolvedKey]) -> dict:
     """``solve --format json``: key -> value string (rows of strings for a tensor); a formula
     that cannot be written in the exercise language is left out."""
@@ -67,15 +121,20 @@ def trace_document(trace: Trace) -> dict:
 
 def dumps(document) -> str:
     """JSON text that every parser reads: UTF-8 without lone surrogates, no NaN or Infinity."""
-    return json.dumps(_safe(document), indent=2, ensure_ascii=False, allow_nan=False)
+    return "".join(pieces(document))
+
+
+def pieces(document) -> Iterator[str]:
+    """The text :func:`dumps` gives, a piece at a time: a class's results are written as they
+    are encoded, never held as one string."""
+    return json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False).iterencode(_safe(document))
 
 
 def _safe(value):
     """A file name from the command line may hold a lone surrogate (a byte that is not UTF-8):
     it is written as the text ``\\udcff``.  A number that is not finite becomes null."""
     if isinstance(value, str):
-        return value if value.isprintable() or not _has_surrogate(value) else "".join(
-            c.encode("unicode_escape").decode("ascii") if "\ud800" <= c <= "\udfff" else c for c in value)
+        return _safe_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
@@ -83,6 +142,12 @@ def _safe(value):
     if isinstance(value, list | tuple):
         return [_safe(v) for v in value]
     return value
+
+
+def _safe_text(value: str) -> str:
+    """A lone surrogate written as the text ``\\udcff``."""
+    return value if value.isprintable() or not _has_surrogate(value) else "".join(
+        c.encode("unicode_escape").decode("ascii") if "\ud800" <= c <= "\udfff" else c for c in value)
 
 
 def _has_surrogate(text: str) -> bool:

@@ -3,9 +3,14 @@
 Every error the grader reports must name ``file:line:col``, and numbers are
 read by our own expression parser, so PyYAML never constructs Python objects
 here (no YAML 1.1 implicit typing: ``no`` stays the text "no", ``010`` stays
-"010").  We stream the pure-Python parser's events and build a small tree of
+"010").  We stream the parser's events and build a small tree of
 :class:`YNode` objects holding raw scalar text and positions, with an explicit
-stack so that no input can exhaust the Python stack.  Hostile or broken input
+stack so that no input can exhaust the Python stack.  libyaml's C event parser
+reads ordinary files when PyYAML has it; anything it and the pure-Python
+parser might read differently (tabs, a block scalar header with a comment
+glued on, an empty value inside brackets), and every file with a problem, is
+read by the pure-Python parser, so nodes, positions and messages are the same
+either way.  Hostile or broken input
 is refused early with a positioned :class:`BackpropError`: oversized files,
 bad UTF-8, control characters, deep nesting, anchors and aliases (alias
 bombs), explicit tags (``!!python/object``), duplicate keys, several
@@ -23,150 +28,36 @@ answer's problem only.
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import yaml
 from yaml.reader import Reader
+
+try:  # libyaml's event parser, when PyYAML was built with it
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _CParser = None
 
 from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.files import read_file, too_large
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.prescan import TooDeep, prescan
+from backprop_cli.source.ynodes import (Source, YMapping, YNode, YScalar, YSequence,  # the nodes, for
+                                        is_missing, node_problem)  # the modules that read them  # noqa: F401
+from backprop_cli.source.ynodes import problem_at as _problem_at
+from backprop_cli.source.ynodes import snippet as _snippet
 
-_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # line breaks as PyYAML counts them
 _STYLES = {None: "plain", "": "plain", "'": "single", '"': "double", "|": "literal", ">": "folded"}
-_NULLS = ("", "~", "null", "Null", "NULL")
-_ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}  # hex digits after \x, \u, \U in double quotes
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)([dD][89a-fA-F][0-9a-fA-F]{2})")
 _TAG = re.compile(r"![^\s,\[\]{}]*")
 SYNTAX_ERROR = "invalid YAML"  # how every YAML syntax problem's message starts
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
-
-
-@dataclass(frozen=True)
-class Source:
-    """One input file: its name as the user gave it, and its decoded text."""
-
-    name: str
-    text: str = field(repr=False)
-
-    @cached_property
-    def _line_starts(self) -> list[int]:
-        return [0] + [m.end() for m in _BREAK.finditer(self.text)]
-
-    def line(self, n: int) -> str | None:
-        """Source line ``n`` (1-based) without its line break, None if out of range."""
-        starts = self._line_starts
-        if not 1 <= n <= len(starts):
-            return None
-        end = starts[n] if n < len(starts) else len(self.text)
-        return _BREAK.sub("", self.text[starts[n - 1] : end])
-
-    def location(self, index: int) -> Location:
-        """Location of character ``index`` (0-based) of the text."""
-        starts = self._line_starts
-        n = bisect.bisect_right(starts, max(0, index))
-        return Location(self.name, n, index - starts[n - 1] + 1)
-
-
-@dataclass
-class YNode:
-    location: Location  # start of the node
-    source: Source = field(repr=False, compare=False)
-
-
-@dataclass
-class YScalar(YNode):
-    text: str  # the value exactly as YAML gives it, never converted
-    style: str  # "plain", "single", "double", "literal" or "folded"
-    start_index: int = field(default=-1, repr=False, compare=False)  # in source.text
-    end_index: int = field(default=-1, repr=False, compare=False)
-    flaw: Problem | None = field(default=None, repr=False, compare=False)  # why it is not text; raised when read
-
-    @property
-    def is_null(self) -> bool:
-        return self.style == "plain" and self.text in _NULLS
-
-    def location_at(self, offset: int) -> Location:
-        """Location of character ``offset`` of :attr:`text` (best effort, see _source_index)."""
-        if self.start_index < 0 or not self.text:
-            return self.location
-        offset = max(0, offset)
-        last = min(offset, len(self.text) - 1)
-        index = self._source_index(last)
-        if index is None:
-            return self.location
-        return self.source.location(index + offset - last)
-
-    def problem(self, message: str, offset: int = 0, length: int = 1, hint: str | None = None) -> Problem:
-        loc = self.location_at(offset)
-        return Problem(message, loc, hint, _snippet(self.source, loc), max(1, length))
-
-    def _content_start(self) -> int:
-        if self.style in ("single", "double"):
-            return self.start_index + 1  # skip the opening quote
-        if self.style in ("literal", "folded"):  # skip the header line "|2- # comment"
-            m = _BREAK.search(self.source.text, self.start_index, self.end_index)
-            return m.end() if m else self.end_index
-        return self.start_index
-
-    def _source_index(self, k: int) -> int | None:
-        """Source index of text character ``k``, matching text against source greedily.
-
-        Exact for single-line scalars (quote escapes included); for folded or
-        multi-line text, indentation and line breaks are skipped, which is
-        right for every character that is not a folding space.
-        """
-        src, i, end = self.source.text, self._content_start(), self.end_index
-        found = None
-        for ch in self.text[: k + 1]:
-            found = None
-            while found is None and i < end:
-                c = src[i]
-                if c == "\\" and self.style == "double":
-                    nxt = src[i + 1 : i + 2]
-                    if nxt and nxt in "\r\n\x85\u2028\u2029":  # escaped line break: no text
-                        i += 1
-                        continue
-                    found, i = i, i + 2 + _ESCAPE_DIGITS.get(nxt, 0)
-                elif c == ch:
-                    step = 2 if c == "'" and self.style == "single" else 1  # '' is one quote
-                    found, i = i, i + step
-                else:
-                    i += 1
-            if found is None:
-                return None
-        return found
-
-
-@dataclass
-class YMapping(YNode):
-    items: list[tuple[YScalar, YNode]]  # in file order
-
-    def get(self, key: str) -> YNode | None:
-        return next((value for k, value in self.items if k.text == key), None)
-
-    def key_node(self, key: str) -> YScalar | None:
-        return next((k for k, _ in self.items if k.text == key), None)
-
-    def keys(self) -> list[str]:
-        return [k.text for k, _ in self.items]
-
-
-@dataclass
-class YSequence(YNode):
-    items: list[YNode]
-    oversized: int = field(default=0, compare=False)  # entries of a list too long to parse (then no items)
-
-
-def is_missing(node: YNode | None) -> bool:
-    """Absent, or written with no value (``key:``, ``key: null``, ``key: ~``)."""
-    return node is None or (isinstance(node, YScalar) and node.is_null)
+# What libyaml reads differently from the pure-Python parser: tabs, byte order marks past the
+# start, directives, and a block scalar header with a comment and no blank before it ("|#").
+_NOT_FOR_LIBYAML = re.compile(r"[\t\ufeff]|^%|[|>][-+0-9]*#", re.M)
 
 
 def join_surrogates(text: str) -> tuple[str, str | None]:
@@ -188,23 +79,18 @@ def join_surrogates(text: str) -> tuple[str, str | None]:
     return "".join(out), lone
 
 
-def _snippet(source: Source, loc: Location) -> str | None:
-    """The source line of ``loc``, cut short when it is very long (e.g. 100000 brackets)."""
-    line = source.line(loc.line)
-    return None if line is None else line[: max(loc.column + 80, 160)]
-
-
-def node_problem(node: YNode, message: str, hint: str | None = None) -> Problem:
-    return Problem(message, node.location, hint, _snippet(node.source, node.location))
-
-
-def _problem_at(source: Source, index: int, message: str, hint: str | None = None, span: int = 1) -> Problem:
-    loc = source.location(index)
-    return Problem(message, loc, hint, _snippet(source, loc), span)
-
-
 def _depth_message(limits: Limits) -> str:
     return f"the YAML is nested too deeply (more than {limits.max_yaml_depth} levels)"
+
+
+class _Unsure(Exception):
+    """libyaml's reading might differ from the pure-Python parser's here: read it with that one."""
+
+
+def _unsure_in_brackets(event: yaml.ScalarEvent) -> bool:
+    """An empty value (the parsers place it differently), or a plain one with a '?' (which the
+    pure-Python parser refuses inside brackets and libyaml accepts)."""
+    return not event.value or (not event.style and "?" in event.value)
 
 
 @dataclass
@@ -212,6 +98,7 @@ class _Open:
     """A collection being built; for a mapping, the key waiting for its value."""
 
     node: YMapping | YSequence
+    flow: bool = False  # written in brackets
     key: YScalar | None = None
     seen: dict[str, YScalar] = field(default_factory=dict)
 
@@ -219,11 +106,14 @@ class _Open:
 class _TreeBuilder:
     """Turns parse events into YNodes; duplicate keys are collected, not raised at once."""
 
+    offset = 0  # where in the source the text parsed starts
+
     def __init__(self, source: Source, limits: Limits, text: str | None = None,
-                 long_lists: dict[int, int] | None = None):
+                 long_lists: dict[int, int] | None = None, strict: bool = False):
         self.source, self.limits = source, limits
         self.text = source.text if text is None else text  # what the parser reads (long lists blanked)
         self.long_lists = long_lists or {}
+        self.strict = strict  # refuse what the two parsers might read differently
         self.values = 0
         self.stack: list[_Open] = []
         self.roots: list[YNode] = []
@@ -233,9 +123,14 @@ class _TreeBuilder:
     def fail(self, problem: Problem) -> BackpropError:
         return BackpropError(self.problems + [problem])
 
-    def build(self) -> YNode:
-        for event in yaml.parse(self.text, Loader=yaml.SafeLoader):
-            self.feed(event)
+    def build(self, parser=yaml.SafeLoader) -> YNode:
+        """The tree from ``parser``'s events: PyYAML's pure-Python SafeLoader, or libyaml's CParser."""
+        events = parser(self.text)
+        try:
+            while events.check_event():
+                self.feed(events.get_event())
+        finally:
+            events.dispose()
         if self.problems:
             raise BackpropError(self.problems)
         root = self.roots[0] if self.roots else None
@@ -252,11 +147,14 @@ class _TreeBuilder:
         elif isinstance(event, yaml.NodeEvent):
             self.check_properties(event)
             self.count(event)
-            loc = Location(self.source.name, event.start_mark.line + 1, event.start_mark.column + 1)
+            loc = self.source.location(event.start_mark.index + self.offset)  # the parsers' lines differ at the end
             if isinstance(event, yaml.ScalarEvent):
                 style = _STYLES.get(event.style, "plain")
-                start, end = event.start_mark.index, event.end_mark.index
+                start, end = event.start_mark.index + self.offset, event.end_mark.index + self.offset
                 text, problem = event.value, None
+                if self.strict and (_SURROGATE.search(text) or (self.stack and self.stack[-1].flow
+                                                                 and _unsure_in_brackets(event))):
+                    raise _Unsure(text)
                 if _SURROGATE.search(text):
                     text, problem = self.surrogates(text, start, end)
                 self.attach(YScalar(loc, self.source, text, style, start, end, problem))
@@ -305,10 +203,10 @@ class _TreeBuilder:
             message = "complex keys are not allowed: a key must be a plain word or string"
             raise self.fail(_problem_at(self.source, event.start_mark.index, message))
         if isinstance(event, yaml.MappingStartEvent):
-            self.stack.append(_Open(YMapping(loc, self.source, [])))
+            self.stack.append(_Open(YMapping(loc, self.source, []), bool(event.flow_style)))
         else:
-            long = self.long_lists.get(event.start_mark.index, 0)
-            self.stack.append(_Open(YSequence(loc, self.source, [], long)))
+            long = self.long_lists.get(event.start_mark.index + self.offset, 0)
+            self.stack.append(_Open(YSequence(loc, self.source, [], long), bool(event.flow_style)))
 
     def attach(self, node: YNode) -> None:
         if not self.stack:
@@ -330,6 +228,43 @@ class _TreeBuilder:
                 hint = "each key may appear only once in a mapping"
                 self.problems.append(node.problem(message, length=len(node.text), hint=hint))
             top.key = node
+
+
+class _ValueReader(_TreeBuilder):
+    """Builds the nodes of one top-level value; the rest of the file is only walked through."""
+
+    def __init__(self, source, limits, text, long_lists, key: str, span: tuple[int, int], outside: int):
+        super().__init__(source, limits, text, long_lists, strict=True)
+        self.key, (self.start, self.end) = key, span
+        if self.end == len(source.text):  # the last value of the file: the parser reads it alone
+            self.text, self.offset = text[self.start:], self.start
+        self.values = outside  # the values outside the span, counted once already
+        self.depth = 0  # nesting of the collections walked through
+        self.state = "before"  # then "value" (building it), "after", "done"
+
+    def feed(self, event: yaml.Event) -> None:
+        index = event.start_mark.index + self.offset
+        if self.state == "value":
+            super().feed(event)
+            if not self.stack:
+                self.state = "after"
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self.depth -= 1
+            if self.depth == 0 and self.state == "after" and index >= self.end == len(self.source.text):
+                self.state = "done"  # the value was the last one of the file
+        elif isinstance(event, yaml.ScalarEvent) and self.depth == 1:
+            if self.state == "before" and index == self.start and event.value == self.key:
+                self.state = "value"
+            elif self.state == "after" and index == self.end:
+                self.state = "done"  # the next top-level key stands where the span ends
+
+    def build(self, parser=yaml.SafeLoader) -> YNode:
+        node = super().build(parser)
+        if self.state != "done" or self.problems or len(self.roots) != 1:
+            raise _Unsure(self.key)
+        return node
 
 
 def _decode(data: str | bytes, name: str, limits: Limits) -> str:
@@ -371,16 +306,37 @@ def _syntax_problem(source: Source, e: yaml.MarkedYAMLError) -> Problem:
     return _problem_at(source, mark.index, message)
 
 
-def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT) -> YNode:
-    """Parse one YAML document into YNodes; every failure is a positioned BackpropError."""
+def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT, libyaml: bool = True) -> YNode:
+    """Parse one YAML document into YNodes; every failure is a positioned BackpropError.
+
+    ``libyaml=False`` always uses the pure-Python parser (the two give the same result).
+    """
+    return parse(_checked(text, name, limits), limits, libyaml)
+
+
+def _checked(text: str | bytes, name: str, limits: Limits) -> Source:
     source = Source(name, _decode(text, name, limits))
     _check_characters(source)
+    return source
+
+
+def _prescanned(source: Source, limits: Limits) -> tuple[str, dict[int, int]]:
     try:
-        parsed, long_lists = prescan(source.text, limits.max_yaml_depth, limits.max_tensor_entries)
+        return prescan(source.text, limits.max_yaml_depth, limits.max_tensor_entries)
     except TooDeep as deep:
         raise BackpropError(_problem_at(source, deep.index, _depth_message(limits))) from None
+
+
+def parse(source: Source, limits: Limits = DEFAULT, libyaml: bool = True) -> YNode:
+    """The tree of a file already read (:func:`read_source`)."""
+    parsed, long_lists = _prescanned(source, limits)
+    if libyaml and _CParser is not None and not _NOT_FOR_LIBYAML.search(source.text):
+        try:
+            return _TreeBuilder(source, limits, parsed, long_lists, strict=True).build(_CParser)
+        except Exception:  # any problem at all: the pure-Python parser reports it, as it always has
+            pass
     builder = _TreeBuilder(source, limits, parsed, long_lists)
-    start = Location(name, 1, 1)
+    start = Location(source.name, 1, 1)
     try:
         return builder.build()
     except BackpropError:
@@ -397,5 +353,40 @@ def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT) -> YNode:
 
 def load_file(path: str | os.PathLike, limits: Limits = DEFAULT, display_name: str | None = None) -> YNode:
     """Read ``path`` (a regular file of at most ``max_file_bytes``) and :func:`load_text` it."""
+    return parse(read_source(path, limits, display_name), limits)
+
+
+def read_source(path: str | os.PathLike, limits: Limits = DEFAULT, display_name: str | None = None) -> Source:
+    """The text of ``path``, decoded and checked, not yet parsed."""
     name = display_name if display_name is not None else os.fspath(path)
-    return load_text(read_file(path, name, limits.max_file_bytes), name, limits)
+    return _checked(read_file(path, name, limits.max_file_bytes), name, limits)
+
+
+def top_level_span(text: str, key: str) -> tuple[int, int] | None:
+    """Where ``key:`` and its value stand when written as a top-level block (from the key to the next
+    line that starts at the margin), found in the text alone; None when it is not written so once."""
+    found = list(re.finditer(rf"^{re.escape(key)}[ \t]*:(?=[ \t\r\n]|$)", text, re.M))
+    if len(found) != 1:
+        return None
+    start = found[0].start()
+    after = re.compile(r"^[^ \t\r\n#]", re.M).search(text, found[0].end())
+    return start, after.start() if after else len(text)
+
+
+def read_top_value(source: Source, limits: Limits, key: str, span: tuple[int, int],
+                   outside: int) -> YNode | None:
+    """The value of the top-level ``key`` written at ``span``, read with libyaml, no other node built.
+
+    For a file whose text outside ``span`` is known to read well (a copy of an exercise read
+    before) and to hold ``outside`` values: the value is parsed alone when it is the last in the
+    file, else libyaml walks through the rest.  None when it cannot be read that way (no libyaml,
+    anything unexpected or wrong): then read the whole file, which says what is wrong.
+    """
+    if _CParser is None or _NOT_FOR_LIBYAML.search(source.text):
+        return None
+    try:
+        parsed, long_lists = _prescanned(source, limits)
+        return _ValueReader(source, limits, parsed, long_lists, key, span, outside).build(_CParser)
+    except Exception:  # read the whole file instead
+        return None
+
