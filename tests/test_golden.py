@@ -40,6 +40,7 @@ CASES = {
     "explain-expr.txt": ["explain", "--expr", "f = x*y + sin(x) + tanh(x*x)", "--given", "x=2",
                          "--given", "y=3"],
     "check-linear-model-wrong.txt": ["check", "WRONG"],
+    "check-linear-model-wrong-verbose.txt": ["check", "WRONG", "--verbose"],
 }
 
 

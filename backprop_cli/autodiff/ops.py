@@ -27,8 +27,8 @@ from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
 from backprop_cli.autodiff.op import Op, OpError, Pulled, as_expr, bad_value
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.autodiff.numbers import is_numeric, sign_of
-from backprop_cli.autodiff.tensor import (Value, broadcast_shape, elementwise, entries, is_tensor, shape,
-                                 shape_text, unbroadcast)
+from backprop_cli.autodiff.tensor import (Value, broadcast_shape, elementwise, entries, exact_arithmetic,
+                                          fold, is_tensor, shape, shape_text, unbroadcast)
 
 Local = Callable[..., sp.Expr]
 Domain = Callable[..., "str | None"]
@@ -79,8 +79,10 @@ class ElementwiseOp(Op):
         for k in reached:
             at = [a[k] if is_tensor(a) else a for a in args]
             symbols = [symbol(i, k if is_tensor(a) else ()) for i, a in enumerate(args)]
-            rows.append((k, self.local_symbolic(slot, at, out[k] if k else out),
-                         self.local_symbolic(slot, symbols, out_symbol(k))))
+            out_k = out[k] if k else out
+            with exact_arithmetic(*at, out_k):  # long exact entries: built inert, as in the engine
+                local = fold(self.local_symbolic(slot, at, out_k))
+            rows.append((k, local, self.local_symbolic(slot, symbols, out_symbol(k))))
         return rows
 
 

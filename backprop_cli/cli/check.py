@@ -18,14 +18,19 @@ FORMATS = ["text", "json"]
               help="Read answers from this YAML file (key: answer) instead of the exercise's 'answers:'.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="For each wrong answer, the whole slice of the trace that leads to it "
+                   "(default: only the way to the first wrong entry).")
+@click.option("--max-lines", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Print at most N lines of text (0: no limit), e.g. to keep CI logs short.")
 @click.option("--time-limit", type=click.FloatRange(min=0.01), metavar="SECONDS",
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
               help="Memory grading may use on top of what the process has at start (default 4096).")
 @color_option
 @friendly_errors
-def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit: float | None,
-          memory_limit: int | None, color: bool | None) -> None:
+def check(files: tuple[str, ...], answers_path: str | None, fmt: str, verbose: bool, max_lines: int,
+          time_limit: float | None, memory_limit: int | None, color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
     Exit code 0 when every asked answer is correct, 1 when some answer is
@@ -33,6 +38,7 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
     files are still graded).
     """
     from backprop_cli.grading import pipeline
+    from backprop_cli.grading.results import Detail
     from backprop_cli.grading.runner import with_limits
     from backprop_cli.source.errors import BackpropError
     from backprop_cli.source.limits import DEFAULT
@@ -44,7 +50,9 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
         except BackpropError as err:
             print_problems(err.problems)
             sys.exit(EXIT_UNUSABLE)
-    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit))
+    detail = Detail.FULL if verbose else Detail.FOCUSED
+    run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit),
+                         detail=detail)
     if debug_enabled() and run.crashes:
         raise run.crashes[0]
     if fmt == "json":
@@ -52,21 +60,23 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, time_limit
 
         click.echo(dumps(check_document(run.results)))
     else:
-        _print_text(run, color)
+        _print_text(run, color, max_lines)
     sys.exit(run.exit_code)
 
 
-def _print_text(run, color) -> None:
+def _print_text(run, color, max_lines: int) -> None:
     from rich.text import Text
 
-    from backprop_cli.render.console import make_console
+    from backprop_cli.render.console import make_console, print_capped
     from backprop_cli.render.terminal import report_group
 
     console = make_console(color)
+    parts = []
     for i, result in enumerate(run.results):
         if i:
-            console.print()
-        console.print(report_group(result))
+            parts.append(Text(""))
+        parts.append(report_group(result, console.width))
     if len(run.results) > 1:
-        console.print(Text(f"\nTotal: {run.score:g}/{run.max_score:g} over {len(run.results)} files",
-                           style="bold"))
+        parts.append(Text(f"\nTotal: {run.score:g}/{run.max_score:g} over {len(run.results)} files",
+                          style="bold"))
+    print_capped(console, parts, max_lines)

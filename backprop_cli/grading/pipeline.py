@@ -18,7 +18,7 @@ from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.grading import runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import FileResult, exit_code, summarize
+from backprop_cli.grading.results import Detail, FileResult, exit_code, summarize
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError
@@ -66,24 +66,26 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
 
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
-              skip: Skips) -> runner.Outcome:
+              skip: Skips, detail: Detail = Detail.FOCUSED) -> runner.Outcome:
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
     report = grade_file(path, mapping, exercise_id, limits, watch, skip)
-    return summarize(report, watch, skip), report.crash
+    return summarize(report, watch, skip, detail), report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
-          bounded: bool = True) -> CheckRun:
-    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory."""
-    grade = functools.partial(_grade_with, answers, limits)
+          bounded: bool = True, detail: Detail = Detail.FOCUSED) -> CheckRun:
+    """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
+
+    ``detail`` says how much of the trace to keep for wrong answers."""
+    grade = functools.partial(_grade_with, answers, limits, detail)
     outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
 
-def _grade_with(answers: Answers | None, limits: Limits, path: str, watch: Watch,
+def _grade_with(answers: Answers | None, limits: Limits, detail: Detail, path: str, watch: Watch,
                 skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip)
+    return check_one(path, answers, limits, watch, skip, detail)
 
 
 def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[tuple[Key, object]]]:

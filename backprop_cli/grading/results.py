@@ -8,13 +8,24 @@ printed form of every value and cutting the trace slice for wrong items.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, ValueKey
 from backprop_cli.autodiff.numbers import shown
-from backprop_cli.explain.trace import Trace, make_trace, value_trace
+from backprop_cli.autodiff.tensor import is_tensor
+from backprop_cli.explain.text import brief_result
+from backprop_cli.explain.trace import ForwardRow, Trace, make_trace, value_trace
+from backprop_cli.grading.focus import Focus, Focuser
+
+
+class Detail(str, enum.Enum):
+    """How much of the trace ``check`` shows for a wrong answer."""
+
+    FOCUSED = "focused"  # the way to the wrong thing (grading.focus)
+    FULL = "full"  # the whole slice of the trace that leads to each wrong item (--verbose)
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,9 @@ class ItemResult:
     feedback: str | None = None
     message: str | None = None  # why an answer cannot be read, or has the wrong shape
     right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
-    trace: Trace | None = None  # the slice of the trace that leads to the right answer
+    trace: Trace | None = None  # the slice of the trace that leads to the right answer (FULL)
+    focus: Focus | None = None  # the way to the wrong thing (FOCUSED)
+    expected_text: str | list[list[str]] | None = None  # for reading: "-1/8 ≈ -0.125", "≈ 0.2472"
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,8 @@ class FileResult:
     score: float = 0.0
     max_score: float = 0.0
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
+    forward: list[ForwardRow] = field(default_factory=list)  # FOCUSED: the steps wrong values depend on
+    more: str | None = None  # FOCUSED: the command that shows everything that was left out
 
     @property
     def first_wrong(self) -> str | None:
@@ -53,27 +68,37 @@ class FileResult:
         return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
 
-def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None) -> FileResult:
+def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
+              detail: Detail = Detail.FOCUSED) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade."""
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
-    items, skip = [], skip or {}
-    for verdict in report.items:
-        watch(Phase.TRACE, verdict.label)
-        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        items.append(_item(report, verdict, skipped))
+    skip = skip or {}
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
+    focuser = Focuser(report)
+    explained: dict[str, tuple[Trace | None, Focus | None]] = {}
+    for verdict in wrong:  # the first wrong step first: later items refer back to its lines
+        watch(Phase.TRACE, verdict.label)
+        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
+        if ex.hide_expected or skipped:
+            continue
+        if detail is Detail.FULL:
+            explained[verdict.label] = (_slice(report, verdict), None)
+        else:
+            explained[verdict.label] = (None, focuser.item(verdict))
+    items = [_item(report, verdict, *explained.get(verdict.label, (None, None))) for verdict in report.items]
+    focused = detail is Detail.FOCUSED and any(focus for _, focus in explained.values())
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
-                      float(report.score), float(report.max_score), [v.label for v in wrong])
+                      float(report.score), float(report.max_score), [v.label for v in wrong],
+                      focuser.forward_rows() if detail is Detail.FOCUSED else [],
+                      f"backprop check --verbose {report.file}" if focused else None)
 
 
-def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult:
+def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | None) -> ItemResult:
     hidden = report.exercise.hide_expected
-    wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
-    trace = _slice(report, verdict) if wrong and not hidden and not skipped else None
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
@@ -88,7 +113,16 @@ def _item(report: Report, verdict: Verdict, skipped: bool = False) -> ItemResult
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
         right_entries=verdict.right_entries,
         trace=trace,
+        focus=focus,
+        expected_text=None if hidden else _readable(verdict.expected),
     )
+
+
+def _readable(value):
+    """The expected value for a person: exact when short, with its decimal beside it."""
+    if is_tensor(value):
+        return [[brief_result(e) for e in row] for row in value]
+    return brief_result(value)
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:
