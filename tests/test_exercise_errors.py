@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from backprop_cli.cli import main
+from cli_runner import invoke
 
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 
@@ -57,12 +56,7 @@ CASES = [
 ]
 
 
-def run(*args, **env):
-    environment = {"NO_COLOR": "1", "COLUMNS": "100", **env}
-    result = CliRunner(env=environment).invoke(main, [str(a) for a in args], prog_name="backprop")
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output, result.output
-    return result
+run = invoke
 
 
 def shown(result) -> str:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from backprop_cli.cli import main
+from cli_runner import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "hostile"
@@ -665,10 +665,8 @@ def test_hostile_answers_file(tmp_path, monkeypatch, answers, code, line):
     shutil.copyfile(DATA / answers, tmp_path / answers)
     monkeypatch.chdir(tmp_path)
     before = listing(tmp_path)
-    result = CliRunner(env={"NO_COLOR": "1"}).invoke(
-        main, ["check", "ex.yaml", "--answers", answers, "--format", "json"], prog_name="backprop")
+    result = invoke("check", "ex.yaml", "--answers", answers, "--format", "json")
     run = Run(("check", "ex.yaml", "--answers", answers), result.exit_code, result.stdout, result.stderr)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert_safe(run, tmp_path, before)
     assert run.code == code, str(run)
     if code == 2:
@@ -690,9 +688,8 @@ def test_hostile_answers_file(tmp_path, monkeypatch, answers, code, line):
 ])
 def test_hostile_explain_expr(tmp_path, monkeypatch, args, where):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner(env={"NO_COLOR": "1"}).invoke(main, ["explain", *args], prog_name="backprop")
+    result = invoke("explain", *args)
     run = Run(("explain", *args), result.exit_code, result.stdout, result.stderr)
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert_safe(run, tmp_path, [])
     assert run.code == 2, str(run)
     assert re.search(re.escape(where) + ":" + LOCATED, run.stderr), str(run)

@@ -22,9 +22,8 @@ import numpy as np
 import pytest
 import sympy as sp
 import yaml
-from click.testing import CliRunner
 
-from backprop_cli.cli import main
+from cli_runner import invoke
 from backprop_cli.exercise.load import load_exercise
 from backprop_cli.autodiff.numbers import approx
 from backprop_cli.grading.solver import Solution
@@ -368,13 +367,7 @@ def test_batch_mse_against_sympy_diff():
 
 
 def run(*args, code: int):
-    result = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "100"}).invoke(
-        main, [str(a) for a in args], prog_name="backprop")
-    shown = f"backprop {' '.join(map(str, args))} -> {result.exit_code}\n{result.output}"
-    assert result.exit_code == code, shown
-    assert result.exception is None or isinstance(result.exception, SystemExit), shown
-    assert "Traceback" not in result.output, shown
-    return result
+    return invoke(*args, code=code)
 
 
 @pytest.mark.parametrize("name", TENSOR_EXERCISES)

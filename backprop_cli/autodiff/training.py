@@ -27,6 +27,7 @@ from backprop_cli.autodiff.engine import Values, backward, forward
 from backprop_cli.autodiff.graph import Graph, Node
 from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor
 
+
 @dataclass(frozen=True)
 class Training:
     rate: sp.Expr

@@ -22,8 +22,8 @@ def solve(file: str, every: bool, fmt: str) -> None:
     from backprop_cli.autodiff.numbers import shown
     from backprop_cli.grading import pipeline
 
-    exercise, solved = pipeline.solve(file, every)
-    pairs = [(str(key), shown(value)) for key, value in solved]
+    solved = pipeline.solve(file, every)
+    pairs = [(str(key), shown(value)) for key, value in solved.values]
     if fmt == "json":
         from backprop_cli.render.jsonout import dumps
 
@@ -31,4 +31,4 @@ def solve(file: str, every: bool, fmt: str) -> None:
     else:
         from backprop_cli.render.keyfile import answers_yaml
 
-        click.echo(answers_yaml(pairs, exercise.id), nl=False)
+        click.echo(answers_yaml(pairs, solved.exercise.id), nl=False)

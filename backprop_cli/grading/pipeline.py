@@ -11,6 +11,7 @@ import functools
 import os
 from dataclasses import dataclass
 
+from backprop_cli.autodiff.tensor import Value
 from backprop_cli.exercise.keys import Key
 from backprop_cli.exercise.load import load_exercise
 from backprop_cli.exercise.model import Exercise
@@ -88,12 +89,20 @@ def _grade_with(answers: Answers | None, limits: Limits, detail: Detail, path: s
     return check_one(path, answers, limits, watch, skip, detail)
 
 
-def solve(path: str | os.PathLike, every: bool = False) -> tuple[Exercise, list[tuple[Key, object]]]:
-    """The exercise and its (key, right value) pairs: the asked keys, or ``every`` key."""
+@dataclass(frozen=True)
+class Solved:
+    """The answer key of one exercise: each key with its exact value, in order."""
+
+    exercise: Exercise
+    values: list[tuple[Key, Value]]
+
+
+def solve(path: str | os.PathLike, every: bool = False) -> Solved:
+    """The right values of the asked keys, or of ``every`` key (``solve --all``)."""
     exercise = load_exercise(path)
     solution = Solution(exercise)
     keys = solution.every_key() if every else [ask.key for ask in exercise.asks]
-    return exercise, [(key, solution.expected(key)) for key in keys]
+    return Solved(exercise, [(key, solution.expected(key)) for key in keys])
 
 
 def load(path: str | os.PathLike, limits: Limits = DEFAULT) -> Exercise:
