@@ -32,7 +32,7 @@ WIDTH = 100
 @functools.lru_cache(maxsize=None)
 def solved(path: Path) -> list:
     """(key, right value) pairs of an exercise (the mlp takes a while to solve)."""
-    return pipeline.solve(path)[1]
+    return pipeline.solve(path).values
 
 
 def check(*args, code=1):
@@ -196,3 +196,41 @@ def test_a_wrong_value_shows_the_steps_it_depends_on_once(here):
     assert re.search(r"^z1 +w1\*x \+ b1 +0 *$", table, re.M), out  # as written, parts folded in
     assert re.search(r"^C +\(a2 - y\)\*\*2 +1/4 ≈ 0\.25 *$", table, re.M), out
     assert not re.search(r"^(x|w1|C_1|z1_1) ", table, re.M), out  # steps only
+
+
+# ------------------------------------------------------------------ sentences in the exercise's words
+
+def _candidates(path: Path):
+    from backprop_cli.autodiff.graph import Role
+    from backprop_cli.exercise.keys import GradKey, ValueKey
+    from backprop_cli.grading.diagnosis import StudentWork, candidates
+    from backprop_cli.grading.solver import Solution
+
+    exercise = pipeline.load(path)
+    solution = Solution(exercise)
+    parts = {n.name for n in exercise.graph.nodes if n.role is Role.PART}
+    work = StudentWork({ValueKey(n.name): exercise.values[n] for n in exercise.graph.nodes
+                        if n.role is Role.STEP}, set())
+    for ask in exercise.asks:
+        if isinstance(ask.key, GradKey):
+            for candidate in candidates(solution, ask.key, work):
+                yield parts, candidate
+
+
+@pytest.mark.parametrize("path", [p for p in EXERCISES if "train" not in p.stem], ids=lambda p: p.stem)
+def test_feedback_never_names_a_part_of_a_step(path):
+    """The engine's names for the parts of a step (loss_1, z1_1) appear in no sentence."""
+    for parts, candidate in _candidates(path):
+        named = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", candidate.feedback)) & parts
+        assert not named, (candidate.code, candidate.feedback)
+
+
+def test_missing_factor_names_the_operation_and_its_step():
+    sentences = {c.feedback for _, c in _candidates(ROOT / "exercises" / "sigmoid-chain.yaml")
+                 if c.code == "missing-factor"}
+    assert ("your answer leaves out the derivative of the square (a2 - y)**2 in step 'C': "
+            "2*(a2 - y) = -1") in sentences
+    assert ("your answer leaves out the derivative of the product w1*x in step 'z1' with respect "
+            "to w1: x = 1") in sentences
+    assert ("your answer leaves out the derivative of the sigmoid in step 'a1': a1*(1 - a1) = "
+            "1/4 ≈ 0.25") in sentences

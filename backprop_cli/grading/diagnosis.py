@@ -21,13 +21,14 @@ import sympy as sp
 from backprop_cli.autodiff import ops, tensor_ops
 from backprop_cli.autodiff.engine import Rules, Values, backward, forward
 from backprop_cli.autodiff.graph import Node, Role
-from backprop_cli.autodiff.numbers import exact_text
 from backprop_cli.autodiff.op import Pulled
 from backprop_cli.autodiff.ops import contribution
 from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor, shape
 from backprop_cli.autodiff.training import run_training
 from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
+from backprop_cli.explain.trace import written_definition
+from backprop_cli.grading import wording
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError
 
@@ -106,13 +107,6 @@ def _rerun(solution: Solution, key: GradKey, mistake) -> Value:
     ex = solution.exercise
     again = backward(ex.graph, ex.values, run.target, run.seed, run.outside, _Replay(mistake))
     return again.grad(ex.graph.by_name[key.wrt])
-
-
-def _step_words(node: Node) -> str:
-    """'step r' or, for an intermediate, 'step loss (where loss_1 = y_hat - y)'."""
-    if node.role is Role.PART:
-        return f"step '{node.step}' (where {node.name} = {node.definition()})"
-    return f"step '{node.name}'"
 
 
 def _written(node: Node) -> str:
@@ -213,7 +207,7 @@ def _missing_mean(solution: Solution, key: GradKey) -> Iterator[Candidate]:
     for consumer in dict.fromkeys(c for c, _, _ in edges):
         if consumer.op is tensor_ops.MEAN:
             n = solution.exercise.values[consumer.inputs[0]].size
-            words = f"{_step_words(consumer)} takes the mean of {n} numbers, so its derivative is 1/{n}"
+            words = f"the mean in step '{consumer.step}' is over {n} numbers, so its derivative is 1/{n}"
             yield Candidate("missing-mean", elementwise(lambda e: e * n, expected),
                             f"your answer is {n} times the right one: {words}")
             yield Candidate("missing-mean", elementwise(lambda e: e / n, expected),
@@ -235,23 +229,25 @@ def _missing_upstream(solution: Solution, key: GradKey) -> Iterator[Candidate]:
 def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
     """activation-not-derivative, then missing-path, then missing-factor, edge by edge."""
     run, edges = _path_edges(solution, key)
-    values = run.values
+    values, graph = run.values, solution.exercise.graph
     elementwise_edges = [(c, s, i) for c, s, i in edges if c.local_symbolic(s) is not None]
     for consumer, slot, inp in elementwise_edges:
         if consumer.op in ACTIVATIONS:
             symbolic = consumer.local_symbolic(slot)
             value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: out))
             yield Candidate("activation-not-derivative", value,
-                            f"in {_step_words(consumer)}, your answer multiplies by the "
-                            f"activation {consumer.name} = {consumer.definition()} itself, where its "
-                            f"derivative d{consumer.name}/d{inp.name} = {exact_text(symbolic)} belongs")
+                            f"in step '{consumer.step}', your answer multiplies by the "
+                            f"{consumer.op.name} {wording.text(consumer)} itself, where its derivative "
+                            f"{wording.formula(symbolic, graph)} belongs")
     yield from _missing_paths(solution, key, run, edges)
     for consumer, slot, inp in elementwise_edges:
         symbolic, local = consumer.local_symbolic(slot), _local(consumer, slot, values)
+        if symbolic == 1:  # leaving out a factor of 1 gives the right answer: nothing to name
+            continue
         value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1)))
         yield Candidate("missing-factor", value,
-                        f"your answer leaves out d{consumer.name}/d{inp.name} = {exact_text(symbolic)}"
-                        f" = {number(local)}, in {_step_words(consumer)}")
+                        f"your answer leaves out {wording.derivative(consumer, inp)}: "
+                        f"{wording.formula(symbolic, graph)}{wording.equals(symbolic, local)}")
         coefficient, _ = symbolic.as_coeff_Mul()
         if coefficient.is_Number and coefficient not in (1, -1) and symbolic != coefficient:
             value = _rerun(solution, key, _replace_local(
@@ -260,8 +256,7 @@ def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
                     lambda e: e / k, c.op.local(s, args, out))))
             yield Candidate("missing-factor", value,
                             f"your answer leaves out the factor {coefficient} of "
-                            f"d{consumer.name}/d{inp.name} = {exact_text(symbolic)}, in "
-                            f"{_step_words(consumer)}")
+                            f"{wording.derivative(consumer, inp)}, {wording.formula(symbolic, graph)}")
 
 
 def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Candidate]:
@@ -284,7 +279,7 @@ def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Can
                 every = " and ".join(dict.fromkeys(_written(c) for c, _ in paths))
                 names = " and ".join(dict.fromkeys(_written(c) for c, _ in kept))
                 yield Candidate("missing-path", _rerun(solution, key, mistake),
-                                f"'{fork.name}' reaches {key.of} along {len(paths)} paths (into "
+                                f"'{wording.text(fork)}' reaches {key.of} along {len(paths)} paths (into "
                                 f"{every}), but your answer only follows the one into {names}: "
                                 f"gradients add up where a value fans out")
 
@@ -296,6 +291,6 @@ def _sign_feedback(solution: Solution, key: Key) -> str:
         subtractions = [c for c, _, _ in edges if c.op in (ops.SUB, ops.NEG)]
         if subtractions:
             c = subtractions[0]
-            return (f"{words}: check the subtraction in {_step_words(c)}, "
-                    f"{c.definition()}")
+            what = "subtraction" if c.op is ops.SUB else "negation"
+            return f"{words}: check the {what} {written_definition(c)} in step '{c.step}'"
     return words + ": check the signs along the chain"
