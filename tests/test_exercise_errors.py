@@ -19,7 +19,7 @@ BROKEN = Path(__file__).resolve().parent / "data" / "broken"
 # file, line, column, substrings of the message (or hint)
 CASES = [
     ("bad_yaml_syntax.yaml", 5, 7, ["invalid YAML", "mapping values are not allowed"]),
-    ("unclosed_flow_sequence.yaml", 4, 6, ["invalid YAML", "line 3"]),
+    ("unclosed_flow_sequence.yaml", 3, 6, ["invalid YAML", "'[' is never closed"]),  # where it opened
     ("duplicate_key.yaml", 4, 3, ["duplicate key 'x'", "line 3"]),
     ("yaml_alias.yaml", 3, 6, ["aliases are not allowed"]),
     ("missing_version.yaml", 1, 1, ["backprop: 1"]),

@@ -14,7 +14,7 @@ FORMATS = ["text", "json"]
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
-@click.option("--answers", "answers_path", type=click.Path(),
+@click.option("--answers", "answers_paths", type=click.Path(), multiple=True,
               help="Read answers from this YAML file (key: answer) instead of the exercise's 'answers:'.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
@@ -29,7 +29,7 @@ FORMATS = ["text", "json"]
               help="Memory grading may use on top of what the process has at start (default 4096).")
 @color_option
 @friendly_errors
-def check(files: tuple[str, ...], answers_path: str | None, fmt: str, verbose: bool, max_lines: int,
+def check(files: tuple[str, ...], answers_paths: tuple[str, ...], fmt: str, verbose: bool, max_lines: int,
           time_limit: float | None, memory_limit: int | None, color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
@@ -43,6 +43,7 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, verbose: b
     from backprop_cli.source.errors import BackpropError
     from backprop_cli.source.limits import DEFAULT
 
+    answers_path = _one_answers_file(files, answers_paths)
     answers = None
     if answers_path is not None:
         try:
@@ -62,6 +63,23 @@ def check(files: tuple[str, ...], answers_path: str | None, fmt: str, verbose: b
     else:
         _print_text(run, color, max_lines)
     sys.exit(run.exit_code)
+
+
+def _one_answers_file(files: tuple[str, ...], answers_paths: tuple[str, ...]) -> str | None:
+    """The one --answers file; two of them, or an answers file among the exercises, is an error
+    (rather than the last one winning, or an answers file graded as an exercise)."""
+    from backprop_cli.grading.pipeline import is_answers_file
+
+    if len(answers_paths) > 1:
+        raise click.UsageError(f"--answers is given {len(answers_paths)} times ({', '.join(answers_paths)}); "
+                               "check reads one answers file: run it once for each")
+    if answers_paths:
+        for path in files:
+            if is_answers_file(path):
+                raise click.UsageError(
+                    f"{path} is an answers file, not an exercise: --answers takes one file "
+                    f"({answers_paths[0]}); run check again with --answers {path} to grade it")
+    return answers_paths[0] if answers_paths else None
 
 
 def _print_text(run, color, max_lines: int) -> None:

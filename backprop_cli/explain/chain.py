@@ -21,6 +21,7 @@ from backprop_cli.autodiff.engine import Term
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import exact_text
 from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
+from backprop_cli.explain.written import written_symbol
 from backprop_cli.explain.text import (DOT, brief, brief_known, brief_result, decimal_or_none, factor,
                                        number, partial, signed_sum, with_shape)
 
@@ -115,6 +116,23 @@ def node_expression(node: Node, symbols: list[sp.Expr]) -> sp.Expr | None:
         return None
     with sp.evaluate(False):
         return node.op.forward(*symbols)
+
+
+def part_expression(node: Node, entry_of, suffix_of=lambda inp: "") -> tuple[sp.Expr | None, dict]:
+    """A linear part over its inputs as written (``x*w - L``, not ``loss_1 - L``), and the
+    values of the names it uses; ``entry_of(inp)`` is an input's value (or entry),
+    ``suffix_of(inp)`` how that entry is named (``[2]``)."""
+    if node.op is None or node.op.name not in LINEAR:
+        return None, {}
+    symbols, known = [], {}
+    for inp in node.inputs:
+        if inp.role is Role.CONST:
+            symbols.append(inp.const)
+            continue
+        symbol = written_symbol(inp, suffix_of(inp))
+        symbols.append(symbol)
+        known[symbol.name] = entry_of(inp)
+    return node_expression(node, symbols), known
 
 
 # ------------------------------------------------------------------ writing

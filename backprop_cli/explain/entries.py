@@ -16,8 +16,8 @@ import sympy as sp
 from backprop_cli.autodiff.engine import Backward
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.tensor import Value, exact_arithmetic, fold, is_tensor, shape, shape_text
-from backprop_cli.explain.chain import (LINEAR, SEED_NOTE, UPSTREAM_NOTE, ChainLine, Link,
-                                        node_expression, write_entry)
+from backprop_cli.explain.chain import (SEED_NOTE, UPSTREAM_NOTE, ChainLine, Link, part_expression,
+                                        write_entry)
 from backprop_cli.explain.trace import Trace, forward_rows
 from backprop_cli.source.errors import BackpropError
 
@@ -98,10 +98,12 @@ def entry_lines(run: Backward, node: Node, index: tuple) -> list[ChainLine]:
                            _product(_at(run.grad(edge.consumer), edge.out_index), edge.local), symbols)
                       for edge in edges.get((n, e), []))
         seed = (UPSTREAM_NOTE if run.outside else SEED_NOTE) if n is run.target else None
-        expression = None
-        if n.role is Role.PART and n.op.name in LINEAR:
-            expression = node_expression(n, [entry_symbol(i, _input_index(e, values[i])) for i in n.inputs])
-        lines.append(ChainLine(n, name, _at(run.grad(n), e), links, seed, expression, symbols))
+        expression, known = None, {}
+        if n.role is Role.PART:
+            expression, known = part_expression(
+                n, lambda i: _at(values[i], _input_index(e, values[i])),
+                lambda i: entry_name("", _input_index(e, values[i]), values[i]))
+        lines.append(ChainLine(n, name, _at(run.grad(n), e), links, seed, expression, known))
     return lines
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import sympy as sp
 
 from backprop_cli.autodiff.graph import Role
@@ -62,15 +63,16 @@ def _substitute_linear(lines: list[ChainLine]) -> list[ChainLine]:
         users = [(j, k) for j, line in enumerate(lines) for k, link in enumerate(line.links)
                  if link.consumer_name == part.name]
         if (into is None or part.expression is None or into.local_symbolic is None or not users
-                or not all(lines[j].links[k].is_one() for j, k in users)):
+                or not all(_constant(lines[j].links[k]) for j, k in users)):
             i += 1
             continue
         local = _replace_symbol(into.local_symbolic, part.name, part.expression)
         known = {**{n: v for n, v in into.known.items() if n != part.name}, **part.expression_known}
         for j, k in users:
             user = lines[j].links[k]
-            merged = Link(into.consumer, into.consumer_name, into.upstream, local,
-                          _times(into.local, user.local), user.value, known)
+            merged = Link(into.consumer, into.consumer_name, into.upstream,
+                          _scaled(local, user.local_symbolic), _times(into.local, user.local),
+                          user.value, known)
             links = list(lines[j].links)
             links[k] = merged
             lines[j] = lines[j].with_links(links)
@@ -78,18 +80,34 @@ def _substitute_linear(lines: list[ChainLine]) -> list[ChainLine]:
     return lines
 
 
+def _constant(link: Link) -> bool:
+    """A local derivative that is a plain number, 1 or -1 (the two sides of a subtraction)."""
+    return link.local_symbolic is not None and link.local_symbolic in (1, -1) and (
+        link.is_one() or not is_tensor(link.local) or len({*link.local.flat}) == 1)
+
+
+def _scaled(local: sp.Expr, sign: sp.Expr) -> sp.Expr:
+    if sign == 1:
+        return local
+    with sp.evaluate(False):  # -(2*(x*w - L)), as the chain rule writes it
+        return sp.Mul(-1, local)
+
+
 def _replace_symbol(expression: sp.Expr, name: str, value: sp.Expr) -> sp.Expr:
     with sp.evaluate(False):  # 2*(x4 - y), not 2*x4 - 2*y
         return expression.xreplace({sp.Symbol(name): value})
 
 
-def _times(local: Value, ones: Value) -> Value:
-    """The consumer's local derivative, in the shape the path has (the other factor is all 1)."""
-    if is_tensor(ones) and not is_tensor(local):
-        out = ones.copy()
-        out.fill(local)
+def _times(local: Value, unit: Value) -> Value:
+    """The consumer's local derivative times the part's (all 1 or all -1), in the path's shape."""
+    sign = next(iter(unit.flat)) if is_tensor(unit) else unit
+    if is_tensor(unit) and not is_tensor(local):
+        out = unit.copy()
+        out.fill(local * sign)
         return out
-    return local
+    if sign == 1:
+        return local
+    return np.vectorize(lambda e: -e, otypes=[object])(local) if is_tensor(local) else -local
 
 
 def _zero(value: Value) -> bool:

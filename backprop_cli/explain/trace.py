@@ -17,12 +17,13 @@ from backprop_cli.autodiff.engine import Backward
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
 from backprop_cli.explain.chain import (SEED_NOTE, UPSTREAM_NOTE, BackwardEntry, ChainLine, Notation,
-                                        known_values, node_expression, term_link, write_entry)
+                                        part_expression, term_link, write_entry)
 from backprop_cli.explain.fold import fold
 from backprop_cli.explain.text import brief_result, decimal_or_none, number
+from backprop_cli.explain.written import written_definition
 
 __all__ = ["Trace", "ForwardRow", "BackwardEntry", "Notation", "number", "make_trace", "value_trace",
-           "forward_rows", "chain_lines"]
+           "forward_rows", "chain_lines", "written_definition"]
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,9 @@ def chain_lines(run: Backward, nodes: list[Node] | None = None) -> list[ChainLin
         if keep is not None and node not in keep:
             continue
         seed = None if line.terms else (UPSTREAM_NOTE if run.outside else SEED_NOTE)
+        expression, known = part_expression(node, run.values.__getitem__)
         out.append(ChainLine(node, node.name, line.value,
-                             tuple(term_link(t, run.values) for t in line.terms), seed,
-                             node_expression(node, [i.symbol for i in node.inputs]),
-                             known_values(node.inputs, run.values)))
+                             tuple(term_link(t, run.values) for t in line.terms), seed, expression, known))
     return out
 
 
@@ -114,36 +114,6 @@ def make_trace(run: Backward, wrt: Node | None = None) -> Trace:
 def value_trace(node: Node, values: dict[Node, sp.Expr], graph) -> Trace:
     """The forward rows that lead to one step's value (for a wrong value answer)."""
     return Trace(node.name, forward=forward_rows(graph.ancestors(node), values))
-
-
-_PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
-
-
-def _precedence(node: Node) -> int:
-    if node.role is not Role.PART or node.op is None:
-        return 5  # a name
-    return _PRECEDENCE.get(node.op.name, 5)  # a call
-
-
-def written_definition(node: Node) -> str:
-    """A step's definition as its author wrote it, its intermediate parts put back in:
-    ``W1 @ x + B1`` rather than ``z1_1 + B1``."""
-    if node.op is None:
-        return node.role.value
-    own = _PRECEDENCE.get(node.op.name, 5)
-    call = node.op.form[0].isalpha()
-    labels = []
-    for slot, inp in enumerate(node.inputs):
-        if inp.role is not Role.PART:
-            label = inp.label
-            labels.append(label[1:-1] if call and label.startswith("(-") else label)
-            continue
-        text, inner = written_definition(inp), _precedence(inp)
-        postfix = node.op.form.startswith("{0}.")  # X.T
-        if (not call and (inner < own or (inner == own and (slot > 0 or own == 4)))) or (postfix and inner < 5):
-            text = f"({text})"
-        labels.append(text)
-    return node.op.form.format(*labels, **node.params)
 
 
 def step_rows(nodes: list[Node], values: dict[Node, Value]) -> list[ForwardRow]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from backprop_cli.autodiff.tensor import Value
 from backprop_cli.exercise.keys import Key
-from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.load import load_exercise, looks_like_answers
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.trace import Trace, make_trace
@@ -64,6 +64,15 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
     if node is not None and not (isinstance(node, YScalar) and not node.is_null):
         raise BackpropError(node_problem(node, "'exercise' names the exercise id"))
     return Answers(root, node.text.strip() if node is not None else None)
+
+
+def is_answers_file(path: str | os.PathLike) -> bool:
+    """A YAML mapping of answer keys with no 'backprop:' line: an answers file, not an exercise."""
+    try:
+        root = load_file(path)
+    except BackpropError:
+        return False  # the exercise reader says what is wrong with it
+    return isinstance(root, YMapping) and looks_like_answers(root)
 
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,

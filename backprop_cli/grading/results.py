@@ -43,6 +43,7 @@ class ItemResult:
     trace: Trace | None = None  # the slice of the trace that leads to the right answer (FULL)
     focus: Focus | None = None  # the way to the wrong thing (FOCUSED)
     expected_text: str | list[list[str]] | None = None  # for reading: "-1/8 ≈ -0.125", "≈ 0.2472"
+    hint: str | None = None  # said next to the item: "you wrote dloss/dW: did you mean dloss/dw?"
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | 
         trace=trace,
         focus=focus,
         expected_text=None if hidden else _readable(verdict.expected),
+        hint=verdict.hint,
     )
 
 

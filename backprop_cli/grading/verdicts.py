@@ -26,6 +26,7 @@ from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Problem
+from backprop_cli.source.hints import closest, distance
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing
 
@@ -54,6 +55,7 @@ class Verdict:
     right_entries: list[list[bool]] | None = None  # a tensor answer of the right shape
     diagnosis: str | None = None
     feedback: str | None = None
+    hint: str | None = None  # a missing answer written under a near-miss key: "did you mean ...?"
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
 
@@ -146,7 +148,28 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
     _explain_mistakes(report, watch, skip)
     asked = {ask.answer_key for ask in exercise.asks}
     report.not_asked = [label for label in given if label not in asked] + unreadable
+    missing = {v.label: v for v in report.items if v.status is Status.MISSING}
+    for label, written in near_misses(list(missing), report.not_asked).items():
+        missing[label].hint = f"you wrote {written}: did you mean {label}?"
     return report
+
+
+def near_misses(missing: list[str], written: list[str]) -> dict[str, str]:
+    """For missing keys, the not-asked keys the student most likely meant by them
+    (dloss/dW for dloss/dw); each written key is matched to one missing key at most."""
+    pairs = []
+    for label in missing:
+        for text in written:
+            if text.lower() == label.lower():
+                pairs.append(((0, 0, 0), label, text))
+            elif closest(text, [label]) == label:
+                pairs.append(((1, distance(text.lower(), label.lower()), abs(len(text) - len(label))),
+                              label, text))
+    found: dict[str, str] = {}
+    for _, label, text in sorted(pairs):
+        if label not in found and text not in found.values():
+            found[label] = text
+    return found
 
 
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
@@ -160,7 +183,7 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     try:
         if ask.form is Form.FORMULA:
             return _grade_formula(verdict, node, solution, limits)
-        answer = read_answer(node, limits, ex.given)  # `2*x*w` is read at the given values
+        answer = read_answer(node, limits, ex.given, step_names(ex))  # `2*x*w`: at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
@@ -186,7 +209,7 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
 def _grade_formula(verdict: Verdict, node: YNode, solution: Solution, limits: Limits) -> Verdict:
     ex = solution.exercise
     symbols = formula.given_symbols(ex)
-    answer = read_number(node, "this formula", limits, symbols)
+    answer = read_number(node, "this formula", limits, symbols, step_names(ex))
     verdict.answer = answer.text
     reference = formula.symbolic(ex, verdict.key)
     right = formula.same_function(answer.value, reference, ex, seed=verdict.label)
@@ -194,11 +217,16 @@ def _grade_formula(verdict: Verdict, node: YNode, solution: Solution, limits: Li
     return verdict
 
 
-def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | Grid:
+def step_names(exercise: Exercise) -> list[str]:
+    """The steps an answer may not use (it uses the givens, or numbers)."""
+    return [n.name for n in exercise.graph.named() if n.name not in exercise.given]
+
+
+def read_answer(node: YNode, limits: Limits = DEFAULT, names=None, steps=()) -> Number | Grid:
     """A number, or the rows of a tensor (a flat list is a column vector)."""
     if isinstance(node, YSequence):
-        return read_grid(node, "this answer", limits, names)
-    number = read_number(node, "this answer", limits, names)
+        return read_grid(node, "this answer", limits, names, steps)
+    number = read_number(node, "this answer", limits, names, steps)
     if is_tensor(number.value):  # an expression such as W @ x, written over tensor givens
         return [[Number(number.text, e, number.decimal) for e in row] for row in number.value]
     return number

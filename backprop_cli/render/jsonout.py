@@ -39,6 +39,7 @@ def _exercise(r: FileResult) -> dict:
                 "feedback": i.feedback,
                 "message": i.message,
                 "entries": i.right_entries,
+                "hint": i.hint,
             }
             for i in r.items
         ],

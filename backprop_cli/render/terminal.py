@@ -193,7 +193,15 @@ def _item_summary(item: ItemResult, room: int) -> Text:
     """'your answer 3, expected 2' in at most ``room`` characters: a long answer or expected
     value is cut short (the grid below shows every entry)."""
     if item.status is Status.MISSING:
-        return Text("no answer yet")
+        return Text("no answer yet" + (f" ({item.hint})" if item.hint else ""))
+    if item.status is Status.INVALID and item.trace is None:  # what is wrong is said below
+        text = Text()
+        if item.answer is not None:
+            text.append("your answer ")
+            text.append(_cut(_inline(item.answer), max(room - 24, 16)), style=VALUE)
+            text.append(" ")
+        text.append("(see below)")
+        return text
     if item.right_entries is not None and item.status is not Status.CORRECT and not _single(item):
         wrong = sum(not ok for row in item.right_entries for ok in row)
         total = sum(len(row) for row in item.right_entries)
