@@ -123,6 +123,12 @@ CASES = [pytest.param(path, keys, id=f"{path.stem}:{','.join(keys)}")
          for path in EXERCISES for keys in spread([str(k) for k, _ in solved(path)])]
 
 
+def parts_of(path: Path) -> list[str]:
+    from backprop_cli.autodiff.graph import Role
+
+    return [n.name for n in pipeline.load(path).graph.nodes if n.role is Role.PART]
+
+
 @pytest.mark.parametrize("path,keys", CASES)
 def test_three_wrong_answers_fit_in_80_lines(path, keys, here):
     shutil.copy(path, path.name)
@@ -134,6 +140,8 @@ def test_three_wrong_answers_fit_in_80_lines(path, keys, here):
     assert max(len(line) for line in lines if line not in commands) <= WIDTH, out
     for key in keys:
         assert re.search(rf"✗ incorrect {re.escape(key)}\b", out), out
+    for part in parts_of(path):  # the engine's names for the parts of a step never appear
+        assert not re.search(rf"(?<![\w\[]){re.escape(part)}(?![\w])", out), (part, out)
 
 
 def test_max_lines_caps_the_output(here):
@@ -234,3 +242,57 @@ def test_missing_factor_names_the_operation_and_its_step():
             "to w1: x = 1") in sentences
     assert ("your answer leaves out the derivative of the sigmoid in step 'a1': a1*(1 - a1) = "
             "1/4 ≈ 0.25") in sentences
+
+
+# ------------------------------------------------------------------ how close, tolerances, scores
+
+CLOSE = """backprop: 1
+given:
+  x: 1.3
+  w: 0.7
+steps:
+  f: sigmoid(x*w)
+  g: f*3
+ask: [f, {key: g, points: 2}, dg/dw]
+partial: true
+answers:
+  f: 0.7
+  g: 2.13
+  dg/dw: 0.8
+"""
+
+
+def test_a_close_answer_is_told_how_close(here):
+    Path("close.yaml").write_text(CLOSE, encoding="utf-8")
+    result = invoke("check", "close.yaml", "--format", "json", *SLOW_OK)
+    items = {i["key"]: i for i in json.loads(result.stdout)["exercises"][0]["items"]}
+    # f = 0.7130: 0.7 is 1.8% off, outside ten times the tolerance: no code, but a sentence
+    assert items["f"]["diagnosis"] is None
+    assert items["f"]["feedback"] == "off by 2%: carry more digits through the chain"
+    # g = 2.1390: 2.13 is 0.4% off, within ten times the tolerance: rounding
+    assert items["g"]["diagnosis"] == "rounding"
+    assert items["g"]["feedback"].startswith("your answer is close (off by 0.4%), but outside the "
+                                             "tolerance (relative 1e-3, absolute 1e-9)")
+
+
+def test_an_exact_answer_is_not_called_close(here):
+    Path("close.yaml").write_text(CLOSE.replace("f: 0.7\n", "f: 7/10\n"), encoding="utf-8")
+    result = invoke("check", "close.yaml", "--format", "json", *SLOW_OK)
+    item = json.loads(result.stdout)["exercises"][0]["items"][0]
+    assert item["key"] == "f" and item["feedback"] is None
+
+
+def test_scores_have_two_decimals_and_weighted_items_show_their_points(here):
+    text = CLOSE.replace("  f: 0.7\n", "  f: 1/(1 + exp(-91/100))\n").replace(
+        "ask: [f, {key: g, points: 2}, dg/dw]", "ask: [f, {key: g, points: 2}, {key: dg/dw, points: 1/3}]")
+    Path("close.yaml").write_text(text, encoding="utf-8")
+    out = check("close.yaml")
+    assert re.search(r"✓ correct   f .*  1/1$", out, re.M), out
+    assert re.search(r"✗ incorrect g .*  0/2$", out, re.M), out
+    assert re.search(r"✗ incorrect dg/dw .*  0/0\.33$", out, re.M), out
+    assert "Score: 1/3.33" in out
+    plain = Path("plain.yaml")
+    plain.write_text("backprop: 1\ngiven:\n  x: 2\nsteps:\n  f: x*x\nanswers:\n  f: 4\n  df/dx: 3\n",
+                     encoding="utf-8")
+    out = check("plain.yaml")
+    assert not re.search(r"\d/1$", out.split("Score")[0], re.M), out  # no weights: no points per item

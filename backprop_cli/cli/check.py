@@ -86,7 +86,7 @@ def _print_text(run, color, max_lines: int) -> None:
     from rich.text import Text
 
     from backprop_cli.render.console import make_console, print_capped
-    from backprop_cli.render.terminal import report_group
+    from backprop_cli.render.terminal import report_group, score_text
 
     console = make_console(color)
     parts = []
@@ -95,6 +95,6 @@ def _print_text(run, color, max_lines: int) -> None:
             parts.append(Text(""))
         parts.append(report_group(result, console.width))
     if len(run.results) > 1:
-        parts.append(Text(f"\nTotal: {run.score:g}/{run.max_score:g} over {len(run.results)} files",
-                          style="bold"))
+        parts.append(Text(f"\nTotal: {score_text(run.score)}/{score_text(run.max_score)} over "
+                          f"{len(run.results)} files", style="bold"))
     print_capped(console, parts, max_lines)

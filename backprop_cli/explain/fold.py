@@ -28,11 +28,13 @@ import sympy as sp
 from backprop_cli.autodiff.graph import Role
 from backprop_cli.autodiff.tensor import Value, is_tensor
 from backprop_cli.explain.chain import ChainLine, Link
+from backprop_cli.explain.written import written_name
 
 
 def fold(lines: list[ChainLine]) -> list[ChainLine]:
-    """The lines with pass-through parts folded into the steps they belong to."""
-    return _substitute_linear(_alias_pass_through(lines))
+    """The lines with pass-through parts folded into the steps they belong to, and the
+    parts that remain named as written: ``∂g/∂(x*w)``, not ``∂g/∂f_1``."""
+    return _name_parts(_substitute_linear(_alias_pass_through(lines)))
 
 
 def _part(line: ChainLine) -> bool:
@@ -91,6 +93,29 @@ def _scaled(local: sp.Expr, sign: sp.Expr) -> sp.Expr:
         return local
     with sp.evaluate(False):  # -(2*(x*w - L)), as the chain rule writes it
         return sp.Mul(-1, local)
+
+
+def _name_parts(lines: list[ChainLine]) -> list[ChainLine]:
+    renames: dict[str, str] = {}
+    for line in lines:
+        if line.node.role is Role.PART:
+            suffix = line.name[len(line.node.name):]  # '[2]' for an entry
+            renames[line.name] = written_name(line.node, suffix)
+    if not renames:
+        return lines
+    symbols = {sp.Symbol(old): sp.Symbol(new) for old, new in renames.items()}
+
+    def renamed(link: Link) -> Link:
+        local = link.local_symbolic
+        if local is not None and symbols.keys() & local.free_symbols:
+            with sp.evaluate(False):
+                local = local.xreplace(symbols)
+        known = {renames.get(n, n): v for n, v in link.known.items()}
+        return replace(link, consumer_name=renames.get(link.consumer_name, link.consumer_name),
+                       local_symbolic=local, known=known)
+
+    return [replace(line, name=renames.get(line.name, line.name), links=tuple(map(renamed, line.links)))
+            for line in lines]
 
 
 def _replace_symbol(expression: sp.Expr, name: str, value: sp.Expr) -> sp.Expr:

@@ -50,3 +50,11 @@ def written_symbol(node: Node, suffix: str = "") -> sp.Symbol:
     if _precedence(node) in (1, 3) or (suffix and _precedence(node) < 5):
         text = f"({text})"
     return sp.Symbol(text + suffix)
+
+
+def written_name(node: Node, suffix: str = "") -> str:
+    """How a trace names a part of a step: ``(x*w)``, ``(W1 @ x + b1)[1]``, ``sum(y*log(p))``."""
+    if node.role is not Role.PART:
+        return node.name + suffix
+    text = written_definition(node)
+    return (f"({text})" if _precedence(node) < 5 else text) + suffix

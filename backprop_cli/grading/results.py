@@ -59,6 +59,7 @@ class FileResult:
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
     forward: list[ForwardRow] = field(default_factory=list)  # FOCUSED: the steps wrong values depend on
     more: str | None = None  # FOCUSED: the command that shows everything that was left out
+    points_shown: bool = False  # the exercise weighs its items or gives partial credit
 
     @property
     def first_wrong(self) -> str | None:
@@ -95,7 +96,14 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                       float(report.score), float(report.max_score), [v.label for v in wrong],
                       focuser.forward_rows() if detail is Detail.FOCUSED else [],
-                      f"backprop check --verbose {report.file}" if focused else None)
+                      f"backprop check --verbose {report.file}" if focused else None,
+                      _weighted(ex))
+
+
+def _weighted(exercise) -> bool:
+    """Points per item are worth printing: some ask has its own weight, or credit can be partial."""
+    return (any(ask.points != 1 or ask.partial for ask in exercise.asks)
+            or exercise.carry_forward != 0)
 
 
 def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | None) -> ItemResult:

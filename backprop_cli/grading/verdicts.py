@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import equal, within_tolerance
+from backprop_cli.autodiff.numbers import approx, decimal_text, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
@@ -282,11 +282,49 @@ def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[
                 return candidate.code, candidate.feedback
     except BackpropError:
         pass  # a replayed mistake that leaves a function's domain matches nothing
+    off = _relative_error(verdict.grid, verdict.expected)
     if _matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
-        return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
-                            f"absolute {tol.abs}): keep more digits in the intermediate results")
+        return "rounding", (f"your answer is close ({off}), but outside the tolerance (relative "
+                            f"{tolerance_text(tol.rel)}, absolute {tolerance_text(tol.abs)}): "
+                            "keep more digits in the intermediate results")
+    if off is not None:
+        return None, f"{off}: carry more digits through the chain"
     return None
+
+
+CLOSE = 0.05  # a decimal answer this close (relative) is said to be close, and how close
+
+
+def _relative_error(grid: Grid, expected: Value) -> str | None:
+    """'off by 2%' when every wrong entry is a decimal within 5% of its right value; else None."""
+    if (len(grid), len(grid[0])) != (shape(expected) or (1, 1)):
+        return None
+    worst = 0.0
+    for i, row in enumerate(grid):
+        for j, answer in enumerate(row):
+            right = _entry(expected, i, j)
+            if equal(answer.value, right):
+                continue
+            if not answer.decimal:
+                return None
+            size = abs(float(approx(right, 20)))
+            if size == 0:
+                return None
+            worst = max(worst, abs(float(approx(answer.value - right, 20))) / size)
+    if not 0 < worst < CLOSE:
+        return None
+    percent = worst * 100
+    return f"off by {percent:.1g}%" if percent < 1 else f"off by {percent:.0f}%"
+
+
+def tolerance_text(value: sp.Expr) -> str:
+    """1e-3 for 1/1000; other tolerances as decimals."""
+    if value.is_Rational and value.p == 1 and value.q > 1:
+        k = len(str(value.q)) - 1
+        if value.q == 10**k:
+            return f"1e-{k}"
+    return decimal_text(value, 6)
 
 
 def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,

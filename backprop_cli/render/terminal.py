@@ -79,6 +79,12 @@ def trace_group(trace: Trace, heading: str | None = None) -> Group:
     return Group(*parts)
 
 
+def score_text(x: float) -> str:
+    """A score with at most two decimals and no trailing zeros: 7, 7.5, 7.33."""
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
 def report_group(result: FileResult, width: int = 100) -> Group:
     """One file's check result: a line per item, then how to reach each wrong one.
 
@@ -103,9 +109,13 @@ def report_group(result: FileResult, width: int = 100) -> Group:
         line = Text(f"  {STATUS_MARK[item.status]} {item.status.value:<9} ", style=STATUS_STYLE[item.status])
         line.append(printable(f"{item.key:<{key_width}}  "), style="bold")
         tag = f"  [{item.diagnosis}]" if item.diagnosis else ""
+        if result.points_shown:
+            tag += f"  {score_text(item.points)}/{score_text(item.max_points)}"
         line.append_text(_item_summary(item, width - len(line) - len(tag)))
-        if tag:
-            line.append(tag, style="yellow")
+        if item.diagnosis:
+            line.append(f"  [{item.diagnosis}]", style="yellow")
+        if result.points_shown:
+            line.append(f"  {score_text(item.points)}/{score_text(item.max_points)}", style="bold")
         line.rstrip()
         parts.append(line)
     if result.forward:
@@ -280,4 +290,5 @@ def entry_grid(item: ItemResult, full: bool = True) -> Table:
 
 
 def _num(x: float) -> str:
-    return f"{x:g}"
+    """A score: 7, 7.5, 7.33 (at most two decimals)."""
+    return score_text(x)
