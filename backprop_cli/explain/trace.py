@@ -43,6 +43,7 @@ class Trace:
     backward: list[BackwardEntry] = field(default_factory=list)
     independent: list[str] = field(default_factory=list)  # givens the target does not depend on
     note: str | None = None  # said before the backward pass (how entries are numbered)
+    updates: list[BackwardEntry] = field(default_factory=list)  # training: each update as a chain
 
     def independent_lines(self) -> list[str]:
         return [f"∂{self.of}/∂{n} = 0: {self.of} does not depend on {n}" for n in self.independent]
@@ -54,6 +55,7 @@ class Trace:
             "backward": [{**vars(e), "stages": list(e.stages)} for e in self.backward],
             "independent": self.independent,
             "note": self.note,
+            "updates": [{**vars(e), "stages": list(e.stages)} for e in self.updates],
         }
 
 

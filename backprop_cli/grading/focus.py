@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 from backprop_cli.autodiff.graph import Node
 from backprop_cli.autodiff.tensor import is_tensor
-from backprop_cli.exercise.keys import GradKey, ValueKey
+from backprop_cli.exercise.keys import GradKey, TrainKey, ValueKey
 from backprop_cli.explain.chain import SEED_NOTE, BackwardEntry, ChainLine, Notation, write_entry
 from backprop_cli.explain.entries import entry_lines, entry_name
 from backprop_cli.explain.fold import drop_dead_paths, fold
 from backprop_cli.explain.trace import ForwardRow, chain_lines, step_rows
+from backprop_cli.explain.training import step_entry, update_entries
 from backprop_cli.grading.verdicts import Report, Status, Verdict
 
 
@@ -52,7 +53,27 @@ class Focuser:
             return None
         if isinstance(key, GradKey):
             return self._gradient(verdict, key)
+        if isinstance(key, TrainKey):
+            return self._training(verdict, key)
         return None
+
+    def _training(self, verdict: Verdict, key: TrainKey) -> Focus:
+        """A wrong ``w@k``: each update up to the k-th as a chain (at the first wrong entry);
+        a wrong ``loss@k``: the step computed again with the updated parameters."""
+        ex, solution = self.exercise, self.report.solution
+        training, states = ex.training, solution.trajectory()
+        index = _first_wrong(verdict.right_entries) if is_tensor(verdict.expected) else None
+        name = f"{key}" + ("" if index is None or verdict.expected.shape == (1, 1)
+                           else "[" + ",".join(str(i + 1) for i in index) + "]")
+        if key.name in training.params:
+            entries = update_entries(training, states, key.name, key.step, solution.loss_name, index,
+                                     Notation.BRIEF)
+            command = None
+        else:
+            entries = [step_entry(ex.graph, states, key.name, key.step, training.params, index,
+                                  Notation.BRIEF)]
+            command = f"Each update: backprop explain {self.report.file} --of {key}"
+        return Focus(f"How to get {name}:", entries, [], command)
 
     def forward_rows(self) -> list[ForwardRow]:
         """The steps the wrong values depend on, each once, in the order of the work."""

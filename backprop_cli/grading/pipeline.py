@@ -12,11 +12,13 @@ import os
 from dataclasses import dataclass
 
 from backprop_cli.autodiff.tensor import Value
-from backprop_cli.exercise.keys import Key
+from backprop_cli.exercise.asks import check_key
+from backprop_cli.exercise.keys import Key, parse_key
 from backprop_cli.exercise.load import load_exercise, looks_like_answers
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.trace import Trace, make_trace
+from backprop_cli.explain.training import training_trace
 from backprop_cli.grading import runner
 from backprop_cli.grading.budget import Skips, Watch
 from backprop_cli.grading.results import Detail, FileResult, exit_code, summarize
@@ -131,6 +133,8 @@ def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
     """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain."""
     solution = Solution(exercise)
     of = of or solution.loss_name
+    if "@" in of:
+        return _training_trace(exercise, solution, of)
     if of not in exercise.graph.by_name and not (exercise.upstream and of == exercise.upstream.name):
         raise BackpropError(f"--of {of}: there is no step or outside loss called '{of}'")
     wrt_node = None
@@ -142,3 +146,13 @@ def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
     if entry is not None:
         return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
     return make_trace(run, wrt_node)
+
+
+def _training_trace(exercise: Exercise, solution: Solution, of: str) -> Trace:
+    """``explain --of w@2``: each update of a parameter up to the second, or a step after them."""
+    key = parse_key(of)
+    problem = check_key(key, of, exercise.graph, exercise.upstream and exercise.upstream.name,
+                        exercise.training)
+    if problem is not None:
+        raise BackpropError(f"--of {of}: {problem}")
+    return training_trace(exercise.training, solution.trajectory(), exercise.graph, key, solution.loss_name)

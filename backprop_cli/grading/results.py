@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
-from backprop_cli.exercise.keys import GradKey, ValueKey
+from backprop_cli.exercise.keys import GradKey, TrainKey, ValueKey
+from backprop_cli.explain.training import training_trace
 from backprop_cli.autodiff.numbers import shown
 from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.explain.text import brief_result
@@ -142,6 +143,9 @@ def _slice(report: Report, verdict: Verdict) -> Trace | None:
         return make_trace(report.solution.backward(key.of), ex.node(key.wrt))
     if isinstance(key, ValueKey):
         return value_trace(ex.node(key.name), ex.values, ex.graph)
+    if isinstance(key, TrainKey):
+        solution = report.solution
+        return training_trace(ex.training, solution.trajectory(), ex.graph, key, solution.loss_name)
     return None
 
 

@@ -76,6 +76,9 @@ def trace_group(trace: Trace, heading: str | None = None) -> Group:
         for entry in trace.backward:
             parts.append(backward_lines(entry))
         parts += [Text(line, style=GRAD) for line in trace.independent_lines()]
+    if trace.updates:
+        parts.append(Text("\nUpdates, one chain each", style="bold underline"))
+        parts += [backward_lines(entry) for entry in trace.updates]
     return Group(*parts)
 
 
