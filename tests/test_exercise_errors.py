@@ -47,7 +47,7 @@ CASES = [
     ("points_not_asked.yaml", 10, 3, ["points for 'df/dx'", "not asked"]),
     ("negative_tolerance.yaml", 7, 8, ["tolerance cannot be negative"]),
     ("tensor_ragged.yaml", 3, 15, ["row 2 has 1 entries", "row 1 has 2"]),
-    ("shape_mismatch.yaml", 6, 6, ["2x1", "1x3", "step 'z'"]),
+    ("shape_mismatch.yaml", 6, 6, ["2x1", "3x1", "broadcast", "step 'z'"]),
     ("matmul_mismatch.yaml", 6, 6, ["2x2", "3x1", "step 'z'"]),
     ("gradient_of_tensor.yaml", 9, 5, ["dz/dx", "2x1", "single number"]),
     ("output_not_step.yaml", 6, 9, ["output 'x' is not a step"]),

@@ -20,7 +20,7 @@ import sympy as sp
 from backprop_cli.autodiff.engine import Term
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import exact_text
-from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
+from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text, summed_axes
 from backprop_cli.explain.written import written_symbol
 from backprop_cli.explain.text import (DOT, brief, brief_known, brief_result, decimal_or_none, factor,
                                        number, partial, signed_sum, with_shape)
@@ -179,7 +179,19 @@ def _pieces(link: Link, line: ChainLine, of: str, values, show) -> tuple[str, st
               factor(show(link.upstream)) + dot + factor(show(link.local)))
     if tensor and not is_tensor(line.value):  # a scalar broadcast over a tensor collects every entry
         pieces = tuple(f"sum({p})" for p in pieces)
+    elif tensor and shape(link.upstream) != shape(line.value):  # a column bias over a batch, ...
+        pieces = (pieces[0] + _summed(shape(line.value), shape(link.upstream)),) + pieces[1:]
     return pieces
+
+
+def _summed(small, big) -> str:
+    """', summed over the batch: 4 columns' for a 3x1 bias broadcast over a 3x4 batch."""
+    axes = summed_axes(small, big)
+    if axes == (1,):
+        return f", summed over the batch: {big[1]} columns"
+    if axes == (0,):
+        return f", summed over the batch: {big[0]} rows"
+    return ", summed over every entry"
 
 
 def _used(line: ChainLine, write) -> list[str]:

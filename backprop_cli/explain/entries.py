@@ -15,7 +15,8 @@ import sympy as sp
 
 from backprop_cli.autodiff.engine import Backward
 from backprop_cli.autodiff.graph import Node, Role
-from backprop_cli.autodiff.tensor import Value, exact_arithmetic, fold, is_tensor, shape, shape_text
+from backprop_cli.autodiff.tensor import (Value, exact_arithmetic, fold, is_tensor, shape, shape_text,
+                                          source_index)
 from backprop_cli.explain.chain import (SEED_NOTE, UPSTREAM_NOTE, ChainLine, Link, part_expression,
                                         write_entry)
 from backprop_cli.explain.trace import Trace, forward_rows
@@ -123,5 +124,5 @@ def _at(value: Value, k: tuple) -> sp.Expr:
 
 
 def _input_index(k: tuple, value: Value) -> tuple:
-    """The entry of an elementwise op's input that output entry ``k`` uses (a scalar has one)."""
-    return k if is_tensor(value) and k != () else ()
+    """The entry of an elementwise op's input that output entry ``k`` uses (broadcasting)."""
+    return source_index(k, shape(value)) if k != () else ()

@@ -28,7 +28,7 @@ from backprop_cli.autodiff.training import run_training
 from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
 from backprop_cli.explain.trace import written_definition
-from backprop_cli.grading import wording
+from backprop_cli.grading import mistakes, wording
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError
 
@@ -78,12 +78,22 @@ def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Cand
     yield from _carried_forward(solution, key, work)
     if isinstance(key, TrainKey):
         yield from _update_sign(solution, key)
+    if isinstance(key, ValueKey):
+        yield from _named(solution, key, mistakes.value_mistakes(solution, key))
     if isinstance(key, GradKey):
         yield from _transpose(expected, key)
+        yield from _named(solution, key, mistakes.gradient_mistakes(solution, key))
         yield from _missing_mean(solution, key)
         yield from _missing_upstream(solution, key)
         yield from _edge_mistakes(solution, key)
     yield Candidate("sign", _negate(expected), _sign_feedback(solution, key))
+
+
+def _named(solution: Solution, key: Key, found) -> Iterator[Candidate]:
+    """The mistakes of :mod:`~backprop_cli.grading.mistakes` as candidates."""
+    for mistake in found:
+        value = mistake.value if mistake.pull is None else _rerun(solution, key, mistake.pull)
+        yield Candidate(mistake.code, value, mistake.feedback)
 
 
 # ------------------------------------------------------------------ helpers
