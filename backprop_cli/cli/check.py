@@ -21,6 +21,8 @@ FORMATS = ["text", "json"]
 @click.option("-v", "--verbose", is_flag=True,
               help="For each wrong answer, the whole slice of the trace that leads to it "
                    "(default: only the way to the first wrong entry).")
+@click.option("--watch", is_flag=True,
+              help="Grade again each time a FILE (or the answers file) is saved; Ctrl-C stops.")
 @click.option("--max-lines", type=click.IntRange(min=0), default=0, metavar="N",
               help="Print at most N lines of text (0: no limit), e.g. to keep CI logs short.")
 @click.option("--time-limit", type=click.FloatRange(min=0.01), metavar="SECONDS",
@@ -29,28 +31,51 @@ FORMATS = ["text", "json"]
               help="Memory grading may use on top of what the process has at start (default 4096).")
 @color_option
 @friendly_errors
-def check(files: tuple[str, ...], answers_paths: tuple[str, ...], fmt: str, verbose: bool, max_lines: int,
-          time_limit: float | None, memory_limit: int | None, color: bool | None) -> None:
+def check(files: tuple[str, ...], answers_paths: tuple[str, ...], fmt: str, verbose: bool, watch: bool,
+          max_lines: int, time_limit: float | None, memory_limit: int | None, color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
     Exit code 0 when every asked answer is correct, 1 when some answer is
     incorrect, missing or invalid, 2 when a file cannot be used (the other
     files are still graded).
     """
+    answers_path = _one_answers_file(files, answers_paths)
+    if watch:
+        if fmt != "text":
+            raise click.UsageError("--watch shows the text report; leave out --format")
+        from backprop_cli.cli.watch import watch as watch_files
+        from backprop_cli.render.console import make_console
+
+        console = make_console(color)
+        paths = list(files) + ([answers_path] if answers_path else [])
+
+        def again() -> None:
+            if console.is_terminal:
+                console.clear()
+            _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, color)
+            console.print(f"\nWatching {', '.join(paths)}: saved changes are graded again "
+                          "(Ctrl-C stops).", style="dim", markup=False, highlight=False)
+
+        watch_files(paths, again)
+        sys.exit(0)
+    sys.exit(_grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, color))
+
+
+def _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, color) -> int:
+    """Grade and print once; the exit code."""
     from backprop_cli.grading import pipeline
     from backprop_cli.grading.results import Detail
     from backprop_cli.grading.runner import with_limits
     from backprop_cli.source.errors import BackpropError
     from backprop_cli.source.limits import DEFAULT
 
-    answers_path = _one_answers_file(files, answers_paths)
     answers = None
     if answers_path is not None:
         try:
             answers = pipeline.load_answers(answers_path)
         except BackpropError as err:
             print_problems(err.problems)
-            sys.exit(EXIT_UNUSABLE)
+            return EXIT_UNUSABLE
     detail = Detail.FULL if verbose else Detail.FOCUSED
     run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit),
                          detail=detail)
@@ -62,7 +87,7 @@ def check(files: tuple[str, ...], answers_paths: tuple[str, ...], fmt: str, verb
         click.echo(dumps(check_document(run.results)))
     else:
         _print_text(run, color, max_lines)
-    sys.exit(run.exit_code)
+    return run.exit_code
 
 
 def _one_answers_file(files: tuple[str, ...], answers_paths: tuple[str, ...]) -> str | None:
