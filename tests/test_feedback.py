@@ -296,3 +296,29 @@ def test_scores_have_two_decimals_and_weighted_items_show_their_points(here):
                      encoding="utf-8")
     out = check("plain.yaml")
     assert not re.search(r"\d/1$", out.split("Score")[0], re.M), out  # no weights: no points per item
+
+
+# ------------------------------------------------------------------ exact and decimal, side by side
+
+def test_expected_values_are_exact_when_short_with_their_decimal(here):
+    path = ROOT / "exercises" / "sigmoid-chain.yaml"
+    shutil.copy(path, path.name)
+    answers = answers_file(path, here, {"dC/dw1": "1/2", "a1": "0.4"})
+    out = check(path.name, "--answers", answers.name)
+    assert re.search(r"✗ incorrect dC/dw1 +your answer 1/2, expected -1/8 ≈ -0\.125", out), out
+    assert re.search(r"✗ incorrect a1 +your answer 0\.4, expected 1/2 ≈ 0\.5", out), out
+    # and a long exact value as its decimal, in the grid too (the 2-3-3-1 network)
+    shutil.copy(MLP, "mlp.yaml")
+    answers = answers_file(MLP, here, one_wrong_entry(MLP, "dloss/dW2", "0.9"))
+    out = check("mlp.yaml", "--answers", answers.name)
+    assert "✗ 0.9 → -0.0005551532" in out  # 7 significant digits, no '≈' in every cell
+
+
+def test_json_keeps_the_expected_value_of_a_missing_answer(here):
+    shutil.copy(ROOT / "exercises" / "linear-model.yaml", "lm.yaml")
+    result = invoke("check", "lm.yaml", "--format", "json", *SLOW_OK)
+    items = json.loads(result.stdout)["exercises"][0]["items"]
+    assert all(i["status"] == "missing" and i["expected"] is not None for i in items), items
+    assert {i["key"]: i["expected"] for i in items}["dloss/dw"] == "-2"
+    text = check("lm.yaml")
+    assert "expected" not in text and text.count("no answer yet") == len(items)
