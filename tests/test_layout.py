@@ -1,8 +1,8 @@
 """The package's shape: each stage folder imports only from the stages before it.
 
-A reader goes source → autodiff → exercise → explain → grading → render/cli; an
-import against that flow (say, the engine importing grading) is a test failure
-here, not a surprise in review.  Function-level (lazy) imports count too.
+A reader goes source → autodiff → exercise → explain → grading → authoring →
+render/cli; an import against that flow (say, the engine importing grading) is a
+test failure here, not a surprise in review.  Function-level (lazy) imports count too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "backprop_cli"
-STAGES = ["source", "autodiff", "exercise", "explain", "grading", "render", "cli"]
+STAGES = ["source", "autodiff", "exercise", "explain", "grading", "authoring", "render", "cli"]
 MAX_LINES = 450
 
 

@@ -118,16 +118,19 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
            sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
 
 
-def approx(value: sp.Expr, digits: int) -> mpmath.mpf:
+def approx(value: sp.Expr, digits: int, at: dict | None = None) -> mpmath.mpf:
     """A real number to about ``digits`` digits, evaluating shared subexpressions once.
 
     The exact values of a network share subexpressions (each activation
     appears in every later layer).  SymPy's evalf walks them as a tree, again
     and again; this walks the DAG with a memo, at a working precision with
-    margin to spare for cancellation.
+    margin to spare for cancellation.  ``at`` gives symbols their values
+    (an expression over symbols, evaluated at a point).
     """
     memo: dict = {}
     with mpmath.workdps(digits + 30):
+        for symbol, number in (at or {}).items():
+            memo[symbol] = _approx(number, {})
         return +_approx(value, memo)
 
 
@@ -136,6 +139,8 @@ def _approx(e: sp.Expr, memo: dict):
         return memo[e]
     if e.is_Rational:
         out = mpmath.mpf(e.p) / e.q
+    elif e.is_Float:  # finite differences run the forward rules on floats
+        out = mpmath.mpf(e._mpf_)
     elif e.is_Add:
         out = mpmath.fsum(_approx(a, memo) for a in e.args)
     elif e.is_Mul:
@@ -146,6 +151,9 @@ def _approx(e: sp.Expr, memo: dict):
                                       else _approx(exponent, memo))
     elif e.func in _MPMATH:
         out = _MPMATH[e.func](_approx(e.args[0], memo))
+    elif isinstance(e, sp.Heaviside):  # a relu's or max's derivative; the second argument is H(0)
+        x, at_zero = _approx(e.args[0], memo), e.args[1] if len(e.args) > 1 else sp.S.Half
+        out = mpmath.mpf(1 if x > 0 else 0) if x != 0 else _approx(at_zero, memo)
     elif isinstance(e, (sp.Max, sp.Min)):
         out = (max if isinstance(e, sp.Max) else min)(_approx(a, memo) for a in e.args)
     elif e is sp.pi:

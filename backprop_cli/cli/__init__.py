@@ -9,9 +9,12 @@ from __future__ import annotations
 import click
 
 from backprop_cli import __version__
+from backprop_cli.cli.catalog import catalog
 from backprop_cli.cli.check import check
 from backprop_cli.cli.common import Settings
+from backprop_cli.cli.copies import blank, variant
 from backprop_cli.cli.explain import explain
+from backprop_cli.cli.schema import schema
 from backprop_cli.cli.solve import solve
 from backprop_cli.cli.validate import validate
 
@@ -29,10 +32,14 @@ def main(ctx: click.Context, debug: bool) -> None:
     backprop check exercise.yaml      grade the answers written in the file
     backprop explain exercise.yaml    the whole forward and backward trace
     backprop solve exercise.yaml      the answer key
-    backprop validate exercise.yaml   check an exercise file without grading
+    backprop validate exercise.yaml   check an exercise file and prove its answer key
+    backprop blank exercise.yaml      the student's copy, answers cleared
+    backprop variant t.yaml --student ID   one student's own values of a template
+    backprop list exercises/          a table of the exercises in a folder
+    backprop schema                   the JSON Schema of exercise files, for editors
     """
     ctx.obj = Settings(debug=debug)
 
 
-for command in (check, explain, solve, validate):
+for command in (check, explain, solve, validate, blank, variant, catalog, schema):
     main.add_command(command)

@@ -9,7 +9,7 @@ import click
 from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
                                      print_problems)
 
-FORMATS = ["text", "json"]
+FORMATS = ["text", "json", "html"]
 
 
 @click.command()
@@ -29,15 +29,19 @@ FORMATS = ["text", "json"]
               help="Time allowed for grading one answer (default 2).")
 @click.option("--memory-limit", type=click.IntRange(min=256), metavar="MB",
               help="Memory grading may use on top of what the process has at start (default 4096).")
+@click.option("--salt", metavar="S",
+              help="The salt the variants were made with: refuse a student's copy whose givens were edited.")
 @color_option
 @friendly_errors
 def check(files: tuple[str, ...], answers_paths: tuple[str, ...], fmt: str, verbose: bool, watch: bool,
-          max_lines: int, time_limit: float | None, memory_limit: int | None, color: bool | None) -> None:
+          max_lines: int, time_limit: float | None, memory_limit: int | None, salt: str | None,
+          color: bool | None) -> None:
     """Grade the answers in each exercise FILE.
 
     Exit code 0 when every asked answer is correct, 1 when some answer is
     incorrect, missing or invalid, 2 when a file cannot be used (the other
-    files are still graded).
+    files are still graded).  With --salt, a student's variant whose givens
+    were edited cannot be used.
     """
     answers_path = _one_answers_file(files, answers_paths)
     if watch:
@@ -52,16 +56,16 @@ def check(files: tuple[str, ...], answers_paths: tuple[str, ...], fmt: str, verb
         def again() -> None:
             if console.is_terminal:
                 console.clear()
-            _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, color)
+            _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, salt, color)
             console.print(f"\nWatching {', '.join(paths)}: saved changes are graded again "
                           "(Ctrl-C stops).", style="dim", markup=False, highlight=False)
 
         watch_files(paths, again)
         sys.exit(0)
-    sys.exit(_grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, color))
+    sys.exit(_grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, salt, color))
 
 
-def _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, color) -> int:
+def _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limit, salt, color) -> int:
     """Grade and print once; the exit code."""
     from backprop_cli.grading import pipeline
     from backprop_cli.grading.results import Detail
@@ -76,15 +80,19 @@ def _grade(files, answers_path, fmt, verbose, max_lines, time_limit, memory_limi
         except BackpropError as err:
             print_problems(err.problems)
             return EXIT_UNUSABLE
-    detail = Detail.FULL if verbose else Detail.FOCUSED
+    detail = Detail.FULL if verbose or fmt == "html" else Detail.FOCUSED  # a web page has room
     run = pipeline.check(list(files), answers, with_limits(DEFAULT, time_limit, memory_limit),
-                         detail=detail)
+                         pictures=fmt == "html", salt=salt, detail=detail)
     if debug_enabled() and run.crashes:
         raise run.crashes[0]
     if fmt == "json":
         from backprop_cli.render.jsonout import check_document, dumps
 
         click.echo(dumps(check_document(run.results)))
+    elif fmt == "html":
+        from backprop_cli.render.html import check_page
+
+        click.echo(check_page(run.results), nl=False)
     else:
         _print_text(run, color, max_lines)
     return run.exit_code

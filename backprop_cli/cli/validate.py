@@ -1,4 +1,4 @@
-"""``backprop validate``: report every problem in exercise files, without grading."""
+"""``backprop validate``: check exercise files and prove their answer keys, without grading."""
 
 from __future__ import annotations
 
@@ -6,26 +6,36 @@ import sys
 
 import click
 
-from backprop_cli.cli.common import EXIT_OK, EXIT_UNUSABLE, friendly_errors, print_problems
+from backprop_cli.cli.common import friendly_errors
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 2).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format; json is for CI.")
 @friendly_errors
-def validate(files: tuple[str, ...]) -> None:
-    """Check each exercise FILE: format, names, expressions, domains and asks."""
-    from backprop_cli.source.errors import BackpropError
-    from backprop_cli.autodiff.graph import Role
-    from backprop_cli.grading import pipeline
+def validate(files: tuple[str, ...], strict: bool, fmt: str) -> None:
+    """Check each exercise FILE: format, names, expressions, domains and asks; then prove
+    the answer key (the engine against sympy.diff and finite differences), run the
+    question tests, and warn about kinks, unused givens, degenerate exercises, answers
+    that give each other away and unwieldy decimals.
 
-    failed = 0
-    for path in files:
-        try:
-            exercise = pipeline.load(path)
-        except BackpropError as err:
-            failed += 1
-            print_problems(err.problems)
-            continue
-        steps = sum(1 for n in exercise.graph.nodes if n.role is Role.STEP)
-        click.echo(f"{path}: ok ({steps} steps, {len(exercise.asks)} asked)")
-    sys.exit(EXIT_UNUSABLE if failed else EXIT_OK)
+    Exit code 0 when no file has an error (with --strict: nor a warning), else 2.
+    """
+    from backprop_cli.authoring.validation import exit_code, validate_files
+    from backprop_cli.render.validation import finding_lines, summary_line, validation_document
+
+    results = validate_files(list(files))
+    if fmt == "json":
+        from backprop_cli.render.jsonout import dumps
+
+        click.echo(dumps(validation_document(results, strict)))
+    else:
+        for result in results:
+            for text in finding_lines(result):
+                click.echo(text, err=True)
+            line = summary_line(result, strict)
+            if line is not None:
+                click.echo(line)
+    sys.exit(exit_code(results, strict))

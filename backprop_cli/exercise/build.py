@@ -20,11 +20,17 @@ from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import Limits
 
 
+class AtTheseValues(BackpropError):
+    """Problems that come from the given values (a ``log(0)``, shapes that do not fit), not
+    from the exercise's form: another choice of values (a variant) may not have them."""
+
+
 class Collector:
     """Problems found so far; each check records its own and the reading carries on."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.reached_values = False  # the form was sound, and the forward pass was tried
 
     def attempt(self, fn, *args, default=None):
         """Run one check; record its problems and carry on with ``default``."""
@@ -36,7 +42,7 @@ class Collector:
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise BackpropError(self.problems)
+            raise (AtTheseValues if self.reached_values else BackpropError)(self.problems)
 
 
 def assemble(found: Collector, given: Given, steps: list[StepSource] | None, upstream: Upstream | None,
@@ -55,6 +61,7 @@ def assemble(found: Collector, given: Given, steps: list[StepSource] | None, ups
     if graph is not None and output is not None:
         asks = found.attempt(asks_of, graph, output, default=[])
     if graph is not None and not found.problems:
+        found.reached_values = True
         values = found.attempt(forward, graph, given.values, limits)
         if values is not None:
             found.problems += shape_problems(graph, values, output, upstream, asks)

@@ -23,13 +23,15 @@ from backprop_cli.exercise.build import Collector, assemble
 from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
                                            scalar_of, where_of)
+from backprop_cli.exercise.variants import check_variant, read_template, template_problem
 from backprop_cli.source.errors import BackpropError
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("backprop", "id", "title", "prompt", "given", "steps", "output", "ask", "answers",
-            "upstream", "points", "tolerance", "hide_expected", "train", "carry_forward", "partial")
+            "upstream", "points", "tolerance", "hide_expected", "train", "carry_forward", "partial",
+            "tests", "where", "variant")
 TRAIN_FIELDS = ("rate", "steps", "params", "optimizer", "momentum", "beta1", "beta2", "eps")
 TRAIN_RANGES = {"rate": "a positive number", "eps": "a positive number",
                 "momentum": "from 0 up to (not including) 1", "beta1": "from 0 up to (not including) 1",
@@ -47,10 +49,38 @@ def looks_like_answers(root: YMapping) -> bool:
 
 
 def load_exercise(path: str | os.PathLike, limits: Limits = DEFAULT,
-                  display_name: str | None = None) -> Exercise:
+                  display_name: str | None = None, salt: str | None = None) -> Exercise:
+    """Read and check one exercise file; with ``salt``, it must be a student's unedited variant."""
     root = load_file(path, limits, display_name)
-    name = display_name or str(path)
-    return _Reader(root, name, Path(path).stem, limits).read()
+    return exercise_from_tree(root, display_name or str(path), Path(path).stem, limits, salt)
+
+
+def exercise_from_tree(root: YNode, file: str, stem: str, limits: Limits = DEFAULT,
+                       salt: str | None = None) -> Exercise:
+    """The exercise a YAML tree describes.  A template (givens that are generators) has no
+    values of its own: draw a variant first (``exercise.variants.draw``)."""
+    template = read_template(root, limits)
+    if template is not None and template.makes_variants:
+        raise BackpropError(template_problem(template))
+    exercise = _Reader(root, file, stem, limits).read()
+    if salt is not None:
+        check_variant(template, exercise, salt, builder(file, stem, limits), limits)
+    return exercise
+
+
+def builder(file: str, stem: str, limits: Limits = DEFAULT):
+    """Reads a concrete tree (a drawn variant) as the exercise in ``file``."""
+    return lambda root: _Reader(root, file, stem, limits).read()
+
+
+def exercise_id(node: YNode | None, stem: str) -> str:
+    """The ``id`` written, or one made from the file's name."""
+    if node is None:
+        return re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-") or "exercise"
+    text = read_text(node, "id")
+    if not _ID.fullmatch(text):
+        raise BackpropError(node_problem(node, f"id '{text}' may only use a-z, 0-9, '_' and '-'"))
+    return text
 
 
 class _Reader:
@@ -120,12 +150,7 @@ class _Reader:
         return default if node is None else reader(node, what)
 
     def read_id(self, node: YNode | None) -> str:
-        if node is None:
-            return re.sub(r"[^a-z0-9_-]+", "-", self.stem.lower()).strip("-") or "exercise"
-        text = read_text(node, "id")
-        if not _ID.fullmatch(text):
-            raise BackpropError(node_problem(node, f"id '{text}' may only use a-z, 0-9, '_' and '-'"))
-        return text
+        return exercise_id(node, self.stem)
 
     def mapping(self, node: YNode | None, what: str) -> YMapping | None:
         if is_missing(node):

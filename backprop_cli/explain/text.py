@@ -33,10 +33,9 @@ def number(value: Value) -> str:
             return text
         return "≈ [" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
                                  for row in value) + "]"
-    if not is_short(value, 2 * SHORT):  # far too long to show: do not print it only to measure it
-        return "≈ " + decimal_text(value, 10)
-    text = exact_text(value)
-    return text if len(text) <= SHORT else "≈ " + decimal_text(value, 10)
+    # Deep exact forms (a sigmoid network's) print pages long: count the tree before printing it.
+    text = exact_text(value) if is_short(value, 4 * SHORT) else None
+    return text if text is not None and len(text) <= SHORT else "≈ " + decimal_text(value, 10)
 
 
 def decimal_or_none(value: Value) -> str | None:

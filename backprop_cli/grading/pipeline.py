@@ -17,11 +17,13 @@ from backprop_cli.exercise.keys import Key, parse_key
 from backprop_cli.exercise.load import load_exercise, looks_like_answers
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
+from backprop_cli.explain.picture import Picture, too_big, without_values
+from backprop_cli.explain.picture import build as build_picture
 from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.explain.training import training_trace
 from backprop_cli.grading import runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import Detail, FileResult, exit_code, summarize
+from backprop_cli.grading.results import Detail, Explanation, FileResult, exit_code, summarize
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError
@@ -78,26 +80,35 @@ def is_answers_file(path: str | os.PathLike) -> bool:
 
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
-              skip: Skips, detail: Detail = Detail.FOCUSED) -> runner.Outcome:
-    """Grade one file and summarise it for the renderers; nothing escapes but MemoryError."""
+              skip: Skips, picture: bool = False, salt: str | None = None,
+              detail: Detail = Detail.FOCUSED) -> runner.Outcome:
+    """Grade one file and summarise it for the renderers; nothing escapes but MemoryError.
+
+    With ``picture``, the result also carries the graph with the asked items marked;
+    ``detail`` says how much of the trace to keep for wrong answers.
+    """
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
-    report = grade_file(path, mapping, exercise_id, limits, watch, skip)
-    return summarize(report, watch, skip, detail), report.crash
+    report = grade_file(path, mapping, exercise_id, limits, watch, skip, salt)
+    return summarize(report, watch, skip, picture, limits, detail), report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
-          bounded: bool = True, detail: Detail = Detail.FOCUSED) -> CheckRun:
+          bounded: bool = True, pictures: bool = False, salt: str | None = None,
+          detail: Detail = Detail.FOCUSED) -> CheckRun:
     """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
 
-    ``detail`` says how much of the trace to keep for wrong answers."""
-    grade = functools.partial(_grade_with, answers, limits, detail)
+    ``pictures`` draws each file's graph with the asked items marked (the HTML report).
+    With ``salt``, each file must be a student's variant, unedited but for its answers.
+    ``detail`` says how much of the trace to keep for wrong answers (the text report).
+    """
+    grade = functools.partial(_grade_with, answers, limits, pictures, salt, detail)
     outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
 
-def _grade_with(answers: Answers | None, limits: Limits, detail: Detail, path: str, watch: Watch,
-                skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip, detail)
+def _grade_with(answers: Answers | None, limits: Limits, pictures: bool, salt: str | None, detail: Detail,
+                path: str, watch: Watch, skip: Skips) -> runner.Outcome:
+    return check_one(path, answers, limits, watch, skip, pictures, salt, detail)
 
 
 @dataclass(frozen=True)
@@ -130,11 +141,49 @@ def load_expression(expression: str, given: list[str], upstream: list[str]) -> E
 
 def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             entry: str | None = None) -> Trace:
-    """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain."""
+    """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain;
+    for ``of`` a training value (``w@2``), each update that leads to it."""
+    if of is not None and "@" in of:
+        return _training_trace(exercise, Solution(exercise), of)
+    run, wrt_node = backward_pass(exercise, of, wrt)
+    if entry is not None:
+        return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
+    return make_trace(run, wrt_node)
+
+
+def picture(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+            limits: Limits = DEFAULT) -> Picture:
+    """The graph drawn with values and gradients of ``of``; ``wrt``'s paths highlighted."""
+    note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
+    if note is not None:
+        raise BackpropError(f"{note}: use --format text, markdown or json")
+    run, wrt_node = backward_pass(exercise, of, wrt)
+    drawn = build_picture(run, exercise.title or exercise.id, wrt_node)
+    return without_values(drawn) if exercise.hide_expected else drawn
+
+
+def explanation(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+                limits: Limits = DEFAULT) -> Explanation:
+    """The trace and, when the graph is small enough to draw, its picture (the HTML page)."""
+    trace = explain(exercise, of, wrt)
+    return Explanation(exercise.title or exercise.id, exercise.prompt, trace,
+                       *drawing(exercise, of, wrt, limits))
+
+
+def drawing(exercise: Exercise, of: str | None = None, wrt: str | None = None,
+            limits: Limits = DEFAULT) -> tuple[Picture | None, str | None]:
+    """The picture, or None and why the graph is not drawn (it is too big)."""
+    note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
+    return (picture(exercise, of, wrt, limits), None) if note is None else (None, note)
+
+
+def backward_pass(exercise: Exercise, of: str | None = None, wrt: str | None = None):
+    """The backward pass of ``of`` (default: the loss) and the ``wrt`` node, both checked."""
     solution = Solution(exercise)
     of = of or solution.loss_name
     if "@" in of:
-        return _training_trace(exercise, solution, of)
+        raise BackpropError(f"--of {of}: a value after training updates has a trace "
+                            "(--format text, markdown or json) but no picture")
     if of not in exercise.graph.by_name and not (exercise.upstream and of == exercise.upstream.name):
         raise BackpropError(f"--of {of}: there is no step or outside loss called '{of}'")
     wrt_node = None
@@ -142,10 +191,7 @@ def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
         wrt_node = exercise.graph.by_name.get(wrt)
         if wrt_node is None:
             raise BackpropError(f"--wrt {wrt}: there is no given or step called '{wrt}'")
-    run = solution.backward(of)
-    if entry is not None:
-        return entry_trace(run, wrt_node, parse_entry(entry, exercise.values[wrt_node], wrt))
-    return make_trace(run, wrt_node)
+    return solution.backward(of), wrt_node
 
 
 def _training_trace(exercise: Exercise, solution: Solution, of: str) -> Trace:

@@ -17,16 +17,21 @@ from backprop_cli.exercise.keys import GradKey, TrainKey, ValueKey
 from backprop_cli.explain.training import training_trace
 from backprop_cli.autodiff.numbers import shown
 from backprop_cli.autodiff.tensor import is_tensor
+from backprop_cli.explain import picture as pictures
+from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.text import brief_result
 from backprop_cli.explain.trace import ForwardRow, Trace, make_trace, value_trace
 from backprop_cli.grading.focus import Focus, Focuser
+from backprop_cli.source.limits import DEFAULT, Limits
+
+PICTURE = "the graph picture"  # the label grading reports while it draws one
 
 
 class Detail(str, enum.Enum):
     """How much of the trace ``check`` shows for a wrong answer."""
 
     FOCUSED = "focused"  # the way to the wrong thing (grading.focus)
-    FULL = "full"  # the whole slice of the trace that leads to each wrong item (--verbose)
+    FULL = "full"  # the whole slice of the trace that leads to each wrong item (--verbose, HTML)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class FileResult:
     score: float = 0.0
     max_score: float = 0.0
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
+    picture: Picture | None = None  # the graph with the asked items marked, when asked for
+    picture_note: str | None = None  # why there is no picture, when one was asked for
     forward: list[ForwardRow] = field(default_factory=list)  # FOCUSED: the steps wrong values depend on
     more: str | None = None  # FOCUSED: the command that shows everything that was left out
     points_shown: bool = False  # the exercise weighs its items or gives partial credit
@@ -71,9 +78,24 @@ class FileResult:
         return self.error is None and all(i.status is Status.CORRECT for i in self.items)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """What ``explain`` shows: the trace, and the graph drawn with values and gradients."""
+
+    title: str
+    prompt: str | None
+    trace: Trace
+    picture: Picture | None = None
+    picture_note: str | None = None  # why there is no picture
+
+
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
-              detail: Detail = Detail.FOCUSED) -> FileResult:
-    """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade."""
+              picture: bool = False, limits: Limits = DEFAULT, detail: Detail = Detail.FOCUSED) -> FileResult:
+    """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
+
+    With ``picture``, the result carries the graph with the asked items marked on it;
+    ``detail`` says how much of the trace each wrong item keeps.
+    """
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
@@ -94,11 +116,38 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
             explained[verdict.label] = (None, focuser.item(verdict))
     items = [_item(report, verdict, *explained.get(verdict.label, (None, None))) for verdict in report.items]
     focused = detail is Detail.FOCUSED and any(focus for _, focus in explained.values())
+    drawn, note = (None, None)
+    if picture:
+        watch(Phase.TRACE, PICTURE)
+        drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                       float(report.score), float(report.max_score), [v.label for v in wrong],
-                      focuser.forward_rows() if detail is Detail.FOCUSED else [],
+                      drawn, note, focuser.forward_rows() if detail is Detail.FOCUSED else [],
                       f"backprop check --verbose {report.file}" if focused else None,
                       _weighted(ex))
+
+
+def _picture(report: Report, wrong: list[str], skipped: bool,
+             limits: Limits) -> tuple[Picture | None, str | None]:
+    """The graph with each asked item marked on the node it is about."""
+    ex = report.exercise
+    if skipped:
+        return None, "drawing the graph took too long"
+    note = pictures.too_big(len(ex.graph.nodes), limits.max_picture_nodes)
+    if note is not None:
+        return None, note
+    drawn = pictures.build(report.solution.backward(ex.loss_name), ex.title or ex.id)
+    if ex.hide_expected:
+        drawn = pictures.without_values(drawn)
+    first = wrong[0] if wrong else None
+    asked: dict[str, list[Asked]] = {}
+    for verdict in report.items:
+        key = verdict.key
+        name = key.name if isinstance(key, ValueKey) else key.wrt if isinstance(key, GradKey) else None
+        if name is not None:
+            asked.setdefault(name, []).append(
+                Asked(verdict.label, verdict.status is Status.CORRECT, verdict.label == first))
+    return pictures.with_asked(drawn, asked), None
 
 
 def _weighted(exercise) -> bool:

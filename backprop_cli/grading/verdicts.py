@@ -124,15 +124,17 @@ def answer_entries(answers: YMapping | None) -> tuple[dict[str, YNode], list[str
 
 
 def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = DEFAULT,
-          watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+          watch: Watch = no_watch, skip: Skips | None = None, solution: Solution | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
     ``watch(label)`` is called as work on each item starts (the sandbox times
     items by it); items in ``skip`` are not graded but marked invalid with the
     reason given (an answer that exceeded its time or memory limit earlier).
+    ``solution`` shares backward passes and training runs between gradings of
+    one exercise (question tests grade several answer sets).
     """
     skip = skip or {}
-    solution = Solution(exercise)
+    solution = solution or Solution(exercise)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
@@ -343,14 +345,16 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
-               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None) -> Report:
+               limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
+               salt: str | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with
+    ``salt`` the file must be a student's variant whose givens were not edited.
     """
     report = Report(path)
     try:
-        exercise = load_exercise(path, limits)
+        exercise = load_exercise(path, limits, salt=salt)
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))

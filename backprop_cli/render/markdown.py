@@ -9,12 +9,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def trace_markdown(trace: Trace, heading: str | None = None, prompt: str | None = None) -> str:
+def trace_markdown(trace: Trace, heading: str | None = None, prompt: str | None = None,
+                   graph: str | None = None) -> str:
+    """The trace; ``graph`` is a Mermaid flowchart of the graph, shown before it."""
     out: list[str] = []
     if heading:
         out += [f"## {heading}", ""]
     if prompt:
         out += [prompt.rstrip(), ""]
+    if graph:
+        out += ["### Graph", "", "Values flow forward; gradients (∂) flow back.", "",
+                "```mermaid", graph.rstrip(), "```", ""]
     if trace.forward:
         out += ["### Forward pass", "", "| step | definition | value | decimal |", "| --- | --- | --- | --- |"]
         for row in trace.forward:

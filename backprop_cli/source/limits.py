@@ -21,11 +21,15 @@ class Limits:
     max_power_exponent: int = 1000  # |n| in a ** n when both sides are numbers
     max_number_bits: int = 12000  # numerator or denominator of an exact rational (about 3600 digits)
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
+    max_picture_nodes: int = 400  # nodes of a graph that is drawn (explain's pictures, HTML reports)
     max_tensor_entries: int = 10000  # entries of one tensor value or answer
     max_train_steps: int = 50  # updates in one `train` block
     answer_seconds: float = 2.0  # grading one answer (reading, comparing, diagnosing, tracing)
     load_seconds: float = 10.0  # reading and solving one exercise file
     memory_mb: int = 4096  # address space grading may add to what the worker already maps
+    proof_seconds: float = 15.0  # validate: each of sympy.diff and finite differences, per exercise
+    proof_max_nodes: int = 20000  # validate: a composed expression larger than this skips sympy.diff
+    proof_max_entries: int = 100  # validate: entries of one gradient checked (spread over the tensor)
 
 
 DEFAULT = Limits()
