@@ -172,7 +172,10 @@ def explanation(exercise: Exercise, of: str | None = None, wrt: str | None = Non
 
 def drawing(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             limits: Limits = DEFAULT) -> tuple[Picture | None, str | None]:
-    """The picture, or None and why the graph is not drawn (it is too big)."""
+    """The picture, or None and why the graph is not drawn (it is too big, or ``of`` is a
+    value after training updates, which the trace explains instead)."""
+    if of is not None and "@" in of:
+        return None, f"{of} is a value after training updates: the trace explains it"
     note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
     return (picture(exercise, of, wrt, limits), None) if note is None else (None, note)
 

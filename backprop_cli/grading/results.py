@@ -25,6 +25,7 @@ from backprop_cli.grading.focus import Focus, Focuser
 from backprop_cli.source.limits import DEFAULT, Limits
 
 PICTURE = "the graph picture"  # the label grading reports while it draws one
+FORWARD = "the forward table"  # ... and while it writes the steps wrong values depend on
 
 
 class Detail(str, enum.Enum):
@@ -114,15 +115,23 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
             explained[verdict.label] = (_slice(report, verdict), None)
         else:
             explained[verdict.label] = (None, focuser.item(verdict))
-    items = [_item(report, verdict, *explained.get(verdict.label, (None, None))) for verdict in report.items]
+    items = []
+    for verdict in report.items:  # each item's printed values, bounded like its explanation
+        watch(Phase.TRACE, verdict.label)
+        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
+        items.append(_item(report, verdict, *explained.get(verdict.label, (None, None)), skipped))
     focused = detail is Detail.FOCUSED and any(focus for _, focus in explained.values())
+    forward = []
+    if detail is Detail.FOCUSED:
+        watch(Phase.TRACE, FORWARD)
+        forward = [] if (Phase.TRACE, FORWARD) in skip else focuser.forward_rows()
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
         drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
     return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                       float(report.score), float(report.max_score), [v.label for v in wrong],
-                      drawn, note, focuser.forward_rows() if detail is Detail.FOCUSED else [],
+                      drawn, note, forward,
                       f"backprop check --verbose {report.file}" if focused else None,
                       _weighted(ex))
 
@@ -156,13 +165,15 @@ def _weighted(exercise) -> bool:
             or exercise.carry_forward != 0)
 
 
-def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | None) -> ItemResult:
+def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | None,
+          skipped: bool = False) -> ItemResult:
     hidden = report.exercise.hide_expected
+    expected = None if hidden else shown(verdict.expected)
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
         answer=verdict.answer,
-        expected=None if hidden else shown(verdict.expected),
+        expected=expected,
         points=float(verdict.points),
         max_points=float(verdict.max_points),
         # Every classic mistake can be undone to give the right value, so hiding the
@@ -173,7 +184,7 @@ def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | 
         right_entries=verdict.right_entries,
         trace=trace,
         focus=focus,
-        expected_text=None if hidden else _readable(verdict.expected),
+        expected_text=expected if hidden or skipped else _readable(verdict.expected),
         hint=verdict.hint,
     )
 
