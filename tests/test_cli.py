@@ -168,6 +168,12 @@ SOLUTIONS = {  # worked by hand from each exercise's prompt
                       "dC/dw1": "-1/8", "dC/db1": "-1/8"},
     # y_hat = X w + b = [1, 4, 1, 4], r = [-1, 1, 1, 2], dloss/dr = r/2, dloss/dw = X^T r/2
     "batch-mse": {"loss": "7/4", "dloss/dw": [["7/2"], ["1/2"]], "dloss/db": "3/2"},
+    # Z1 = W1 X + b1, H = relu(Z1), Yhat = W2 H + b2 = [1, -1, -3/2, -2]; Yhat - Y = [2, -1, -5/2, -2];
+    # dloss/dYhat = (Yhat - Y)/2; dloss/db1 sums dloss/dZ1 over the batch's four columns
+    "batch-2-3-1": {"Yhat": [["1", "-1", "-3/2", "-2"]], "loss": "61/16",
+                    "dloss/dW2": [["-4", "-1", "-13/4"]], "dloss/db2": [["-7/4"]],
+                    "dloss/dW1": [["3/2", "-9/4"], ["-3/2", "5/4"], ["-2", "1"]],
+                    "dloss/db1": [["1/4"], ["-3/4"], ["1/2"]]},
 }
 
 
@@ -350,6 +356,17 @@ def test_check_solved_copy_is_all_correct(path, tmp_path):
 WRONG = "12345"
 
 
+def as_float(text: str) -> float:
+    """A printed value (1/2, -0.0009057653, exp(-1)/(1 + exp(-1))) as a float, read by the
+    exercise language's own parser."""
+    from backprop_cli.autodiff.numbers import approx
+    from backprop_cli.exercise.reading import number_from_text
+    from backprop_cli.source.errors import Location, Where
+
+    here = Where(Location("test", 1, 1))
+    return float(approx(number_from_text(text, "a value", lambda start, end: here).value, 20))
+
+
 def wrong_copy(path: Path, tmp_path: Path, extra: str = ""):
     """A filled copy with the last asked gradient answered wrong (for a tensor: its last
     entry); returns (file, key, expected), expected being the wrong entry's right value."""
@@ -378,7 +395,7 @@ def test_check_one_wrong_gradient(path, tmp_path):
     if tensor:  # the wrong entry, with its right value (to 7 digits, for reading)
         shown = re.search(rf"✗ {WRONG} → (\S+)", out)
         assert shown, out
-        assert float(shown[1]) == pytest.approx(float(expected), rel=1e-6), out
+        assert as_float(shown[1]) == pytest.approx(as_float(expected), rel=1e-6), out
     else:
         assert f"expected {expected}" in row, row
     assert f"How to get {key}" in out
@@ -598,7 +615,8 @@ def test_check_not_asked(tmp_path):
 TOP_KEYS = {"version", "score", "max_score", "exercises"}
 EXERCISE_KEYS = {"file", "id", "title", "error", "score", "max_score", "items"}
 ITEM_KEYS = {"key", "status", "answer", "expected", "points", "max_points", "diagnosis", "feedback"}
-EXTENSIONS = {"exercise": {"not_asked", "first_wrong"}, "item": {"message", "entries"}}  # additions SPEC allows
+EXTENSIONS = {"exercise": {"not_asked", "first_wrong"},
+              "item": {"message", "entries", "hint"}}  # additions SPEC allows
 
 
 def is_value(value) -> bool:

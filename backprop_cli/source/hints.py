@@ -64,7 +64,8 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     scored = []
     for candidate in candidates:
         d = distance(name.lower(), candidate.lower())
-        if d <= max(1, min(len(name), len(candidate)) // 3):
+        shortest = min(len(name), len(candidate))
+        if d <= (max(1, shortest // 3) if shortest >= 3 else 0):  # 'v' does not mean 'x'
             scored.append((d, sorted(name.lower()) != sorted(candidate.lower()),
                            abs(len(name) - len(candidate)), candidate))
     return min(scored)[3] if scored else None
