@@ -356,7 +356,7 @@ def test_check_solved_copy_is_all_correct(path, tmp_path):
 WRONG = "12345"
 
 
-def as_float(text: str) -> float:
+def read_float(text: str) -> float:
     """A printed value (1/2, -0.0009057653, exp(-1)/(1 + exp(-1))) as a float, read by the
     exercise language's own parser."""
     from backprop_cli.autodiff.numbers import approx
@@ -395,7 +395,7 @@ def test_check_one_wrong_gradient(path, tmp_path):
     if tensor:  # the wrong entry, with its right value (to 7 digits, for reading)
         shown = re.search(rf"✗ {WRONG} → (\S+)", out)
         assert shown, out
-        assert as_float(shown[1]) == pytest.approx(as_float(expected), rel=1e-6), out
+        assert read_float(shown[1]) == pytest.approx(read_float(expected), rel=1e-6), out
     else:
         assert f"expected {expected}" in row, row
     assert f"How to get {key}" in out
