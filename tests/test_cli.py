@@ -615,8 +615,8 @@ def test_check_not_asked(tmp_path):
 TOP_KEYS = {"version", "score", "max_score", "exercises"}
 EXERCISE_KEYS = {"file", "id", "title", "error", "score", "max_score", "items"}
 ITEM_KEYS = {"key", "status", "answer", "expected", "points", "max_points", "diagnosis", "feedback"}
-EXTENSIONS = {"exercise": {"not_asked", "first_wrong"},
-              "item": {"message", "entries", "hint"}}  # additions SPEC allows
+EXTENSIONS = {"exercise": {"not_asked", "first_wrong", "notes"},  # additions SPEC allows
+              "item": {"message", "entries", "line", "column", "note", "hint"}}
 
 
 def is_value(value) -> bool:

@@ -737,7 +737,8 @@ def _mlp(ask: list[str], answers: dict) -> str:
 
 def test_time_limit_stops_one_answer_and_grades_the_others(tmp_path):
     """A wrong tensor gradient of the 2-3-3-1 network replays many mistakes (about 0.1 s of work);
-    a 0.03 s limit stops it, while the cheap items beside it are graded."""
+    a 0.03 s limit stops it, while the cheap items beside it are graded.  Reading and comparing
+    the answer fit in its budget, so its verdict stands and the note says what was cut short."""
     (tmp_path / "mlp.yaml").write_text(_mlp(["loss", "dloss/dB3", "dloss/dW1"],
                                             {"loss": MLP_LOSS, "dloss/dB3": MLP_DB3, "dloss/dW1": MLP_WRONG_DW1}))
     before = listing(tmp_path)
@@ -745,8 +746,9 @@ def test_time_limit_stops_one_answer_and_grades_the_others(tmp_path):
     assert_safe(run, tmp_path, before)
     assert run.code == 1, str(run)
     slow = run.item("mlp.yaml", "dloss/dW1")
-    assert slow["status"] == "invalid", str(run)
-    assert "0.03" in slow["message"] and re.search(r"time|took longer|seconds|\bs\b", slow["message"]), slow
+    assert slow["status"] == "incorrect", str(run)
+    assert slow["diagnosis"] is None, slow
+    assert "0.03" in slow["note"] and "cut short" in slow["note"], slow
     assert run.item("mlp.yaml", "loss")["status"] == "correct", str(run)
     assert run.item("mlp.yaml", "dloss/dB3")["status"] == "correct", str(run)
 

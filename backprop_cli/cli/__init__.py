@@ -11,9 +11,10 @@ import click
 from backprop_cli import __version__
 from backprop_cli.cli.catalog import catalog
 from backprop_cli.cli.check import check
-from backprop_cli.cli.common import Settings
+from backprop_cli.cli.common import Settings, stop_on_signals, tolerant_output
 from backprop_cli.cli.copies import blank, variant
 from backprop_cli.cli.explain import explain
+from backprop_cli.cli.grade import grade
 from backprop_cli.cli.schema import schema
 from backprop_cli.cli.solve import solve
 from backprop_cli.cli.validate import validate
@@ -21,7 +22,16 @@ from backprop_cli.cli.validate import validate
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class _Backprop(click.Group):
+    """The command group, run with clean stops on signals and output that cannot fail to encode."""
+
+    def main(self, *args, **kwargs):
+        tolerant_output()
+        with stop_on_signals():
+            return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Backprop, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="backprop")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
 @click.pass_context
@@ -37,9 +47,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     backprop variant t.yaml --student ID   one student's own values of a template
     backprop list exercises/          a table of the exercises in a folder
     backprop schema                   the JSON Schema of exercise files, for editors
+    backprop grade KEY SUBMISSIONS    grade a whole class into a gradebook
     """
     ctx.obj = Settings(debug=debug)
 
 
-for command in (check, explain, solve, validate, blank, variant, catalog, schema):
+for command in (check, explain, solve, validate, blank, variant, catalog, schema, grade):
     main.add_command(command)

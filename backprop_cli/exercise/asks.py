@@ -17,7 +17,7 @@ from backprop_cli.source.errors import BackpropError, Problem, Where
 from backprop_cli.autodiff.graph import Graph, Node, Role
 from backprop_cli.exercise.keys import KEY_FORMS, GradKey, Key, TrainKey, ValueKey, parse_key
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.exercise.reading import constant, read_bool, read_text, where_in, where_of
+from backprop_cli.exercise.reading import read_amount, read_bool, read_text, where_in, where_of
 from backprop_cli.source.yamlsrc import is_missing, YMapping, YNode, YScalar, YSequence, node_problem
 
 FORMULA_SUFFIX = " (formula)"
@@ -83,6 +83,9 @@ def read_asks(root: YMapping | None, graph: Graph, output: Node, outside: str | 
     node = section("ask")
     if node is None:
         entries = _default_entries(graph, output, where or where_of(root))
+    elif isinstance(node, YSequence) and node.oversized:
+        raise BackpropError(node_problem(node, f"'ask' lists {node.oversized} keys; the limit is "
+                                               f"{limits.max_tensor_entries}"))
     elif isinstance(node, YSequence) and node.items:
         entries = [attempt(_entry, item, limits) for item in node.items]
     else:
@@ -125,9 +128,7 @@ def _points(node: YNode | None, limits: Limits) -> dict:
         raise BackpropError(node_problem(node, "'points' must be a mapping of key: weight"))
     weights = {}
     for key, value in node.items:
-        weight = constant(value, f"points of '{key.text}'", limits)
-        if weight < 0:
-            raise BackpropError(node_problem(value, "points cannot be negative"))
+        weight = read_amount(value, f"points of '{key.text}'", limits)
         weights[str(parse_key(key.text) or key.text)] = (weight, key)
     return weights
 
@@ -159,9 +160,7 @@ def _entry(item: YNode, limits: Limits) -> _Entry:
                                              "form is 'value' or 'formula'"))
         entry.form = Form(text)
     if item.get("points") is not None:
-        entry.points = constant(item.get("points"), "points", limits)
-        if entry.points < 0:
-            raise BackpropError(node_problem(item.get("points"), "points cannot be negative"))
+        entry.points = read_amount(item.get("points"), "points", limits)
     if item.get("partial") is not None:
         entry.partial = read_bool(item.get("partial"), "partial")
     return entry

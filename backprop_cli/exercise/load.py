@@ -20,9 +20,9 @@ from backprop_cli.autodiff.graph import Graph, Node, Role, StepSource
 from backprop_cli.autodiff.training import OPTIMIZERS, Training
 from backprop_cli.exercise.asks import BROKEN_TRAINING, answer_label, read_asks
 from backprop_cli.exercise.build import Collector, assemble
-from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream
+from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream, Visibility
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
-                                           scalar_of, where_of)
+                                           read_amount, refuse_long, scalar_of, where_of)
 from backprop_cli.exercise.variants import check_variant, read_template, template_problem
 from backprop_cli.source.errors import BackpropError
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -31,7 +31,7 @@ from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_
 FORMAT_VERSION = 1
 TOP_KEYS = ("backprop", "id", "title", "prompt", "given", "steps", "output", "ask", "answers",
             "upstream", "points", "tolerance", "hide_expected", "train", "carry_forward", "partial",
-            "tests", "where", "variant")
+            "tests", "where", "variant", "visibility")
 TRAIN_FIELDS = ("rate", "steps", "params", "optimizer", "momentum", "beta1", "beta2", "eps")
 TRAIN_RANGES = {"rate": "a positive number", "eps": "a positive number",
                 "momentum": "from 0 up to (not including) 1", "beta1": "from 0 up to (not including) 1",
@@ -111,6 +111,7 @@ class _Reader:
         hide = self.attempt(self.optional, root.get("hide_expected"), read_bool, "hide_expected", False,
                             default=False)
         carry = self.attempt(self.read_carry_forward, root.get("carry_forward"), default=sp.Integer(0))
+        visibility = self.attempt(self.read_visibility, root.get("visibility"), default=Visibility.VISIBLE)
         training = self.attempt(self.read_train, root.get("train"), given)
         ident = self.attempt(self.read_id, root.get("id"), default=self.stem)
         title = self.attempt(self.optional, root.get("title"), read_text, "title", None)
@@ -129,7 +130,7 @@ class _Reader:
         self.found.raise_if_any()
         return Exercise(self.file, ident, title, prompt, given.values, graph, output, values, asks,
                         upstream, answers if isinstance(answers, YMapping) else None, tolerance,
-                        hide, carry, training)
+                        hide, carry, training, visibility)
 
     def check_version(self, root: YMapping) -> None:
         node = root.get("backprop")
@@ -235,10 +236,7 @@ class _Reader:
             if key.text not in ("rel", "abs"):
                 raise BackpropError(node_problem(key, f"unknown tolerance '{key.text}'",
                                                  "tolerance has 'rel' and 'abs'"))
-            number = constant(value, f"tolerance {key.text}", self.limits)
-            if number < 0:
-                raise BackpropError(node_problem(value, "a tolerance cannot be negative"))
-            parts[key.text] = number
+            parts[key.text] = read_amount(value, "a tolerance", self.limits)
         return Tolerance(**parts)
 
     def read_train(self, node: YNode | None, given: "Given") -> Training | None:
@@ -252,6 +250,8 @@ class _Reader:
                 raise BackpropError(node_problem(key, f"unknown train field '{name}'",
                                                  "train has " + ", ".join(TRAIN_FIELDS)))
             if name == "params":
+                if isinstance(value, YSequence):
+                    refuse_long(value, "params", self.limits)
                 items = value.items if isinstance(value, YSequence) else [value]
                 params = tuple(read_text(i, "a param").strip() for i in items)
                 for item, param in zip(items, params):
@@ -280,6 +280,15 @@ class _Reader:
         if missing:
             raise BackpropError(node_problem(mapping, "train needs " + ", ".join(missing)))
         return Training(**fields)
+
+    def read_visibility(self, node: YNode | None) -> Visibility:
+        if node is None:
+            return Visibility.VISIBLE
+        found = Visibility.read(read_text(node, "visibility"))
+        if found is None:
+            raise BackpropError(node_problem(node, "unknown visibility",
+                                             "visibility is visible, hidden, after-due-date or after-published"))
+        return found
 
     def read_carry_forward(self, node: YNode | None) -> sp.Expr:
         if node is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -13,6 +14,23 @@ from backprop_cli.autodiff.training import Training
 from backprop_cli.exercise.asks import Ask
 from backprop_cli.source.errors import Where
 from backprop_cli.source.yamlsrc import YMapping
+
+
+class Visibility(str, enum.Enum):
+    """When students see an exercise's results on a course platform (Gradescope's four settings)."""
+
+    VISIBLE = "visible"
+    HIDDEN = "hidden"
+    AFTER_DUE_DATE = "after_due_date"
+    AFTER_PUBLISHED = "after_published"
+
+    @classmethod
+    def read(cls, text: str) -> "Visibility | None":
+        """``after-due-date`` and ``after_due_date`` alike; None for anything else."""
+        try:
+            return cls(text.strip().lower().replace("-", "_"))
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,7 @@ class Exercise:
     hide_expected: bool = False
     carry_forward: sp.Expr = sp.Integer(0)
     training: Training | None = None
+    visibility: Visibility = Visibility.VISIBLE
 
     def node(self, name: str) -> Node:
         return self.graph.by_name[name]

@@ -18,7 +18,7 @@ from backprop_cli.autodiff.engine import evaluate
 from backprop_cli.autodiff.registry import FUNCTIONS
 from backprop_cli.source.errors import BackpropError, ExpressionError, Where
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.autodiff.tensor import Value, from_rows
+from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.source.yamlsrc import YNode, YScalar, YSequence, node_problem
 
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
@@ -116,9 +116,28 @@ def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
     return read_number(node, what, limits).value
 
 
+def read_amount(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:
+    """A number from 0 up to ``limits.max_points``: points, a tolerance.
+
+    Scores are sums of points and go into JSON as floats, so a weight such as
+    10**1000 would print as Infinity, which no JSON parser reads.
+    """
+    value = constant(node, what, limits)
+    try:
+        negative, large = bool(value < 0), bool(value > limits.max_points)
+    except (TypeError, ArithmeticError, ValueError):  # not a real number that can be compared
+        negative, large = False, True
+    if negative:
+        raise BackpropError(node_problem(node, f"{what} cannot be negative"))
+    if large:
+        raise BackpropError(node_problem(node, f"{what} is too large: at most {limits.max_points}"))
+    return value
+
+
 def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT,
               names: dict[str, Value] | None = None, steps: Collection[str] = ()) -> list[list[Number]]:
     """A tensor written as YAML lists: a flat list is a column vector, nested lists are rows."""
+    refuse_long(node, what, limits)
     items = node.items
     if not items:
         raise BackpropError(node_problem(node, f"{what} is an empty list"))
@@ -127,7 +146,7 @@ def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT,
         raise BackpropError(node_problem(node, f"{what} mixes numbers and lists",
                                          "write [a, b] for a column vector or [[a, b], [c, d]] for rows"))
     rows = [row.items for row in items] if all(nested) else [[i] for i in items]
-    size = sum(len(r) for r in rows)
+    size = sum(len(r) for r in rows) + sum(row.oversized for row in items if isinstance(row, YSequence))
     if size > limits.max_tensor_entries:
         raise BackpropError(node_problem(node, f"{what} has {size} entries; the limit is "
                                                f"{limits.max_tensor_entries}"))
@@ -140,8 +159,26 @@ def read_grid(node: YSequence, what: str, limits: Limits = DEFAULT,
         for entry in row:
             if isinstance(entry, YSequence):
                 raise BackpropError(node_problem(entry, f"{what}: tensors have at most two dimensions"))
-    return [[read_number(e, f"{what}, entry {i + 1},{j + 1}", limits, names, steps) for j, e in enumerate(row)]
+    return [[_entry(e, f"{what}, entry {i + 1},{j + 1}", limits, names, steps) for j, e in enumerate(row)]
             for i, row in enumerate(rows)]
+
+
+def _entry(node: YNode, what: str, limits: Limits, names: dict[str, Value] | None,
+           steps: Collection[str] = ()) -> Number:
+    """One entry of a tensor written as lists: a number, never a tensor (``[x]`` with x a vector)."""
+    number = read_number(node, what, limits, names, steps)
+    if is_tensor(number.value):
+        raise BackpropError(node_problem(
+            node, f"{what} is a {shape_text(shape(number.value))} tensor, not a number",
+            "each entry of a list is one number; write the tensor itself without brackets"))
+    return number
+
+
+def refuse_long(node: YSequence, what: str, limits: Limits = DEFAULT) -> None:
+    """A list too long to parse (see source.prescan) is refused where it is read, with its length."""
+    if node.oversized:
+        raise BackpropError(node_problem(node, f"{what} has {node.oversized} entries; the limit is "
+                                               f"{limits.max_tensor_entries}"))
 
 
 def read_value(node: YNode, what: str, limits: Limits = DEFAULT) -> Value:
@@ -153,13 +190,15 @@ def read_value(node: YNode, what: str, limits: Limits = DEFAULT) -> Value:
 
 def scalar_of(node: YNode, what: str) -> YScalar:
     if isinstance(node, YScalar):
+        if node.flaw is not None:  # e.g. a lone surrogate escape: not text at all
+            raise BackpropError(node.flaw)
         return node
     kind = "a list" if isinstance(node, YSequence) else "a mapping"
     raise BackpropError(node_problem(node, f"{what} must be a single value, not {kind}"))
 
 
 def read_bool(node: YNode, what: str) -> bool:
-    text = node.text.strip() if isinstance(node, YScalar) else None
+    text = scalar_of(node, what).text.strip() if isinstance(node, YScalar) else None
     if text in ("true", "True", "TRUE"):
         return True
     if text in ("false", "False", "FALSE"):
@@ -172,5 +211,5 @@ def read_bool(node: YNode, what: str) -> bool:
 
 def read_text(node: YNode, what: str) -> str:
     if isinstance(node, YScalar) and not node.is_null:
-        return node.text
+        return scalar_of(node, what).text
     raise BackpropError(node_problem(node, f"{what} must be text"))

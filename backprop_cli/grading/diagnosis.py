@@ -74,8 +74,45 @@ class _CarryForward(Rules):
 
 def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
     """Wrong values that classic mistakes give for ``key``, most specific first."""
-    expected = solution.expected(key)
     yield from _carried_forward(solution, key, work)
+    memo = solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key)))
+    yield from memo
+
+
+class _Memo:
+    """A generator's values, kept as they come, so that every student of a class shares them.
+
+    The mistakes replayed on the graph do not depend on a student's answers: each is
+    computed once per exercise (and only as far as some student's answer needs).
+    """
+
+    def __init__(self, values: Iterator[Candidate]) -> None:
+        self.values, self.kept = values, []
+        self.error: BackpropError | None = None
+        self.done = False
+
+    def __iter__(self) -> Iterator[Candidate]:
+        i = 0
+        while True:
+            if i < len(self.kept):
+                yield self.kept[i]
+                i += 1
+            elif self.error is not None:
+                raise self.error
+            elif self.done:
+                return
+            else:
+                try:
+                    self.kept.append(next(self.values))
+                except StopIteration:
+                    self.done = True
+                except BackpropError as err:  # a mistake that leaves a function's domain
+                    self.error = err
+
+
+def _replayed(solution: Solution, key: Key) -> Iterator[Candidate]:
+    """The candidates that depend only on the exercise, not on the student's other answers."""
+    expected = solution.expected(key)
     if isinstance(key, TrainKey):
         yield from _update_sign(solution, key)
     if isinstance(key, ValueKey):
@@ -195,8 +232,10 @@ def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
 
 def _update_sign(solution: Solution, key: TrainKey) -> Iterator[Candidate]:
     ex = solution.exercise
-    states = run_training(ex.graph, ex.given, *solution.training_target(), ex.training, direction=+1)
-    value = states[key.step].value(key.name, ex.graph)
+    if "ascent" not in solution.memo:  # one wrong-way run serves every training key
+        solution.memo["ascent"] = run_training(ex.graph, ex.given, *solution.training_target(),
+                                               ex.training, direction=+1)
+    value = solution.memo["ascent"][key.step].value(key.name, ex.graph)
     loss = solution.loss_name
     param = key.name if key.name in ex.training.params else ex.training.params[0]
     yield Candidate("update-sign", value,

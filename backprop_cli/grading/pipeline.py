@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backprop_cli.autodiff.tensor import Value
 from backprop_cli.exercise.asks import check_key
@@ -23,8 +23,10 @@ from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.explain.training import training_trace
 from backprop_cli.grading import runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import Detail, Explanation, FileResult, exit_code, summarize
+from backprop_cli.grading.results import (Detail, Explanation, FileResult, exit_code, student_view,
+                                          summarize, with_times)
 from backprop_cli.grading.solver import Solution
+from backprop_cli.grading.stopwatch import Stopwatch
 from backprop_cli.grading.verdicts import grade_file
 from backprop_cli.source.errors import BackpropError
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -45,6 +47,7 @@ class CheckRun:
 
     results: list[FileResult]
     crashes: list[Exception]  # unexpected exceptions, kept for --debug
+    notes: list[str] = field(default_factory=list)  # files given that were not used, and why
 
     @property
     def exit_code(self) -> int:
@@ -81,34 +84,83 @@ def is_answers_file(path: str | os.PathLike) -> bool:
 
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
               skip: Skips, picture: bool = False, salt: str | None = None,
-              detail: Detail = Detail.FOCUSED) -> runner.Outcome:
+              traces: bool = True, detail: Detail = Detail.FOCUSED) -> runner.Outcome:
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError.
 
-    With ``picture``, the result also carries the graph with the asked items marked;
-    ``detail`` says how much of the trace to keep for wrong answers.
+    With ``picture``, the result also carries the graph with the asked items marked.
+    ``traces``: explain each wrong answer; ``detail``: how much of the trace that keeps.
+    Each item's time is kept.
     """
     mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
-    report = grade_file(path, mapping, exercise_id, limits, watch, skip, salt)
-    return summarize(report, watch, skip, picture, limits, detail), report.crash
+    timer = Stopwatch(watch)
+    report = grade_file(path, mapping, exercise_id, limits, timer, skip, salt)
+    try:
+        result = summarize(report, timer, skip, picture, limits, traces, detail=detail)
+    except MemoryError:
+        raise
+    except Exception as err:  # a bug must not cost the other files their grades
+        error = (f"internal error while reporting on {path}: {type(err).__name__}: {err} "
+                 "(please report this)")
+        return FileResult(path, None, None, error), err
+    return with_times(result, timer.seconds, timer.stop()), report.crash
 
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
           bounded: bool = True, pictures: bool = False, salt: str | None = None,
-          detail: Detail = Detail.FOCUSED) -> CheckRun:
+          traces: bool = True, detail: Detail = Detail.FOCUSED) -> CheckRun:
     """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
 
     ``pictures`` draws each file's graph with the asked items marked (the HTML report).
     With ``salt``, each file must be a student's variant, unedited but for its answers.
-    ``detail`` says how much of the trace to keep for wrong answers (the text report).
+    ``traces``: explain each wrong answer (only text, Markdown and Gradescope output show
+    it, and deep networks take seconds to trace); ``detail``: the whole slice of the trace
+    (FULL) or only the way to the wrong thing (FOCUSED, the text report's default).
     """
-    grade = functools.partial(_grade_with, answers, limits, pictures, salt, detail)
-    outcomes = runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
+    grade = functools.partial(_grade_with, answers, limits, pictures, salt, traces, detail)
+    outcomes = run_files(paths, grade, limits, bounded)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
 
-def _grade_with(answers: Answers | None, limits: Limits, pictures: bool, salt: str | None, detail: Detail,
-                path: str, watch: Watch, skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip, pictures, salt, detail)
+def run_files(paths: list[str], grade: runner.GradeOne, limits: Limits = DEFAULT,
+              bounded: bool = True) -> list[runner.Outcome]:
+    """``grade`` each path, in a bounded worker or (``bounded=False``) in this process."""
+    return runner.run_bounded(paths, grade, limits) if bounded else runner.run_inline(paths, grade)
+
+
+def _grade_with(answers: Answers | None, limits: Limits, pictures: bool, salt: str | None, traces: bool,
+                detail: Detail, path: str, watch: Watch, skip: Skips) -> runner.Outcome:
+    return check_one(path, answers, limits, watch, skip, pictures, salt, traces, detail)
+
+
+def check_with_key(key_folder: str, paths: list[str], limits: Limits = DEFAULT, bounded: bool = True,
+                   traces: bool = True, pictures: bool = False) -> CheckRun:
+    """Grade the answers in a student's files (or folders) against the teacher's key.
+
+    Every exercise of the key gets a result, in the key's order: a file that is
+    missing has every item missing, one that cannot be read is an error.
+    """
+    from backprop_cli.grading.classrun import grade_files, solved_key
+    from backprop_cli.grading.submissions import Found, find_files
+
+    key = solved_key(key_folder, limits)
+    files, skipped = [], []
+    for path in paths:
+        if os.path.isdir(path):
+            found = find_files(path, path.rstrip("/") or path)
+            files += found.files
+            skipped += found.skipped
+        else:
+            files.append((path, path))
+    grade = grade_files(key, "", Found(files, skipped), limits, bounded, traces, pictures)
+    return CheckRun([student_view(r) for r in grade.results()], grade.crashes, grade.notes)
+
+
+def grade_class(key_folder: str, submissions: str, jobs: int = 1, limits: Limits = DEFAULT,
+                bounded: bool = True, progress=None, pictures: bool = False):
+    """A class's gradebook (see :mod:`backprop_cli.grading.classrun`)."""
+    from backprop_cli.grading.classrun import grade_class as run
+
+    return run(key_folder, submissions, jobs, limits, bounded, progress, pictures)
 
 
 @dataclass(frozen=True)

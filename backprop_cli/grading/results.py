@@ -9,18 +9,20 @@ printed form of every value and cutting the trace slice for wrong items.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, TrainKey, ValueKey
-from backprop_cli.explain.training import training_trace
-from backprop_cli.autodiff.numbers import shown
+from backprop_cli.autodiff.numbers import exact_text, shown
 from backprop_cli.autodiff.tensor import is_tensor
+from backprop_cli.exercise.model import Visibility
+from backprop_cli.source.errors import Location
 from backprop_cli.explain import picture as pictures
 from backprop_cli.explain.picture import Asked, Picture
 from backprop_cli.explain.text import brief_result
 from backprop_cli.explain.trace import ForwardRow, Trace, make_trace, value_trace
+from backprop_cli.explain.training import training_trace
 from backprop_cli.grading.focus import Focus, Focuser
 from backprop_cli.source.limits import DEFAULT, Limits
 
@@ -29,10 +31,10 @@ FORWARD = "the forward table"  # ... and while it writes the steps wrong values 
 
 
 class Detail(str, enum.Enum):
-    """How much of the trace ``check`` shows for a wrong answer."""
+    """How much of the trace a wrong answer's explanation keeps."""
 
-    FOCUSED = "focused"  # the way to the wrong thing (grading.focus)
-    FULL = "full"  # the whole slice of the trace that leads to each wrong item (--verbose, HTML)
+    FOCUSED = "focused"  # the way to the wrong thing (grading.focus): check's text report
+    FULL = "full"  # the whole slice of the trace that leads to each wrong item (--verbose, pages)
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,11 @@ class ItemResult:
     feedback: str | None = None
     message: str | None = None  # why an answer cannot be read, or has the wrong shape
     right_entries: list[list[bool]] | None = None  # a tensor answer, entry by entry
-    trace: Trace | None = None  # the slice of the trace that leads to the right answer (FULL)
-    focus: Focus | None = None  # the way to the wrong thing (FOCUSED)
+    trace: Trace | None = None  # the slice of the trace that leads to the right answer
+    location: Location | None = None  # where the answer is written, for annotations
+    seconds: float = 0.0  # time spent on this item (reading, comparing, diagnosing, tracing)
+    note: str | None = None  # what was cut short (naming the mistake, the explanation), and why
+    focus: Focus | None = None  # the way to the wrong thing (Detail.FOCUSED)
     expected_text: str | list[list[str]] | None = None  # for reading: "-1/8 ≈ -0.125", "≈ 0.2472"
     hint: str | None = None  # said next to the item: "you wrote dloss/dW: did you mean dloss/dw?"
 
@@ -66,6 +71,10 @@ class FileResult:
     wrong_in_order: list[str] = field(default_factory=list)  # wrong items in graph order, first first
     picture: Picture | None = None  # the graph with the asked items marked, when asked for
     picture_note: str | None = None  # why there is no picture, when one was asked for
+    notes: list[str] = field(default_factory=list)  # e.g. that a student changed the exercise
+    hide_expected: bool = False
+    visibility: Visibility = Visibility.VISIBLE
+    seconds: float = 0.0  # time spent on the whole file
     forward: list[ForwardRow] = field(default_factory=list)  # FOCUSED: the steps wrong values depend on
     more: str | None = None  # FOCUSED: the command that shows everything that was left out
     points_shown: bool = False  # the exercise weighs its items or gives partial credit
@@ -91,49 +100,98 @@ class Explanation:
 
 
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
-              picture: bool = False, limits: Limits = DEFAULT, detail: Detail = Detail.FOCUSED) -> FileResult:
+              picture: bool = False, limits: Limits = DEFAULT, traces: bool = True,
+              reveal: bool = False, detail: Detail = Detail.FULL) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
 
-    With ``picture``, the result carries the graph with the asked items marked on it;
-    ``detail`` says how much of the trace each wrong item keeps.
+    With ``picture``, the result carries the graph with the asked items marked on it.
+    ``traces``: explain each wrong item (only text, Markdown and Gradescope show it), with
+    the whole slice of the trace or, ``detail`` FOCUSED, only the way to the wrong thing.
+    ``reveal``: keep expected values and diagnoses of a ``hide_expected`` exercise, for
+    the teacher's gradebook; :func:`student_view` hides them again.
     """
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
         return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
     skip = skip or {}
+    watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
+    expected = {v.label: _shown(v.expected) for v in report.items}
+    readable = {v.label: _readable(v.expected) for v in report.items}
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
-    focuser = Focuser(report)
-    explained: dict[str, tuple[Trace | None, Focus | None]] = {}
-    for verdict in wrong:  # the first wrong step first: later items refer back to its lines
+    explain = traces and (reveal or not ex.hide_expected)
+    focused = explain and detail is Detail.FOCUSED
+    focuser, focuses = Focuser(report), {}
+    for verdict in wrong if focused else []:  # the first wrong step first: later ones refer back
         watch(Phase.TRACE, verdict.label)
-        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        if ex.hide_expected or skipped:
-            continue
-        if detail is Detail.FULL:
-            explained[verdict.label] = (_slice(report, verdict), None)
-        else:
-            explained[verdict.label] = (None, focuser.item(verdict))
+        if skipped(skip, Phase.ANSWER, verdict.label) is None and skipped(skip, Phase.TRACE, verdict.label) is None:
+            focuses[verdict.label] = _focus_guarded(report, focuser, verdict)
     items = []
-    for verdict in report.items:  # each item's printed values, bounded like its explanation
+    for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
-        skipped = (Phase.TRACE, verdict.label) in skip or (Phase.ANSWER, verdict.label) in skip
-        items.append(_item(report, verdict, *explained.get(verdict.label, (None, None)), skipped))
-    focused = detail is Detail.FOCUSED and any(focus for _, focus in explained.values())
-    forward = []
-    if detail is Detail.FOCUSED:
+        items.append(_item(report, verdict, expected[verdict.label], readable[verdict.label], skip,
+                           explain and not focused, focuses.get(verdict.label, (None, None)), focused))
+    forward: list[ForwardRow] = []
+    if focused:
         watch(Phase.TRACE, FORWARD)
-        forward = [] if (Phase.TRACE, FORWARD) in skip else focuser.forward_rows()
+        forward = [] if skipped(skip, Phase.TRACE, FORWARD) is not None else focuser.forward_rows()
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
-        drawn, note = _picture(report, [v.label for v in wrong], (Phase.TRACE, PICTURE) in skip, limits)
-    return FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
-                      float(report.score), float(report.max_score), [v.label for v in wrong],
-                      drawn, note, forward,
-                      f"backprop check --verbose {report.file}" if focused else None,
-                      _weighted(ex))
+        drawn, note = _picture_guarded(report, [v.label for v in wrong],
+                                       skipped(skip, Phase.TRACE, PICTURE) is not None, limits)
+    more = f"backprop check --verbose {report.file}" if any(i.focus for i in items) else None
+    result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
+                        float(report.score), float(report.max_score), [v.label for v in wrong],
+                        drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility,
+                        forward=forward, more=more, points_shown=_weighted(ex))
+    return result if reveal else student_view(result)
+
+
+def _focus_guarded(report: Report, focuser: Focuser, verdict: Verdict) -> tuple[Focus | None, str | None]:
+    """The way to one wrong item; a failure leaves it out and says so (the grade stands)."""
+    try:
+        return focuser.item(verdict), None
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the explanation", "worked out")
+        if bug and report.crash is None:
+            report.crash = err
+        return None, words
+
+
+def _weighted(exercise) -> bool:
+    """Points per item are worth printing: some ask has its own weight, or credit can be partial."""
+    return (any(ask.points != 1 or ask.partial for ask in exercise.asks)
+            or exercise.carry_forward != 0)
+
+
+def _readable(value):
+    """The expected value for a person: exact when short, with its decimal beside it."""
+    try:
+        if is_tensor(value):
+            return [[brief_result(e) for e in row] for row in value]
+        return brief_result(value)
+    except MemoryError:
+        raise
+    except Exception:
+        return None  # the renderer falls back on the printed form
+
+
+def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
+                     limits: Limits) -> tuple[Picture | None, str | None]:
+    """The picture; a failure leaves it out and says so (the grades stand)."""
+    try:
+        return _picture(report, wrong, skipped, limits)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the graph picture", "drawn")
+        if bug and report.crash is None:
+            report.crash = err
+        return None, words
 
 
 def _picture(report: Report, wrong: list[str], skipped: bool,
@@ -159,16 +217,56 @@ def _picture(report: Report, wrong: list[str], skipped: bool,
     return pictures.with_asked(drawn, asked), None
 
 
-def _weighted(exercise) -> bool:
-    """Points per item are worth printing: some ask has its own weight, or credit can be partial."""
-    return (any(ask.points != 1 or ask.partial for ask in exercise.asks)
-            or exercise.carry_forward != 0)
+def student_view(result: FileResult) -> FileResult:
+    """What a student may see: no expected values, diagnoses or traces when they are hidden."""
+    if not result.hide_expected:
+        return result
+    # Every classic mistake can be undone to give the right value, so hiding the
+    # expected values hides what is said about the mistake too.
+    return replace(result, forward=[],
+                   items=[replace(i, expected=None, expected_text=None, diagnosis=None, feedback=None,
+                                  trace=None, focus=None) for i in result.items])
 
 
-def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | None,
-          skipped: bool = False) -> ItemResult:
-    hidden = report.exercise.hide_expected
-    expected = None if hidden else shown(verdict.expected)
+def with_times(result: FileResult, seconds: dict[str, float], total: float) -> FileResult:
+    """The result with the time spent on each item and on the whole file."""
+    return replace(result, seconds=total,
+                   items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+
+
+def _shown(value) -> str | list[list[str]]:
+    """The printed right answer; its exact form when a decimal cannot be worked out (sin(10**10**9))."""
+    if is_tensor(value):
+        return [[_shown(e) for e in row] for row in value]
+    try:
+        return shown(value)
+    except MemoryError:
+        raise
+    except Exception:
+        try:
+            text = exact_text(value)
+        except MemoryError:
+            raise
+        except Exception:
+            text = None
+        return text if text and len(text) <= 200 else "(too large to print)"
+
+
+def _item(report: Report, verdict: Verdict, expected, readable, skip: Skips, trace: bool,
+          focus: tuple[Focus | None, str | None] = (None, None), focused: bool = False) -> ItemResult:
+    """One item; ``trace``: cut its trace slice if it is wrong (and that part was not stopped);
+    ``focus``: the way to it already worked out (Detail.FOCUSED), and why not, if it failed."""
+    wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
+    notes = list(verdict.notes)
+    way = None
+    if wrong and (trace or focused) and skipped(skip, Phase.ANSWER, verdict.label) is None:
+        why = skipped(skip, Phase.TRACE, verdict.label)
+        if why is not None:
+            notes.append(stopped(Phase.TRACE, why))
+        elif trace:
+            way = _slice_guarded(report, verdict, notes)
+    if focus[1] is not None:
+        notes.append(focus[1])
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
@@ -176,24 +274,31 @@ def _item(report: Report, verdict: Verdict, trace: Trace | None, focus: Focus | 
         expected=expected,
         points=float(verdict.points),
         max_points=float(verdict.max_points),
-        # Every classic mistake can be undone to give the right value, so hiding the
-        # expected values hides what is said about the mistake too.
-        diagnosis=None if hidden else verdict.diagnosis,
-        feedback=None if hidden else verdict.feedback,
+        diagnosis=verdict.diagnosis,
+        feedback=verdict.feedback,
         message=verdict.problem.render() if verdict.problem else verdict.shape_message,
         right_entries=verdict.right_entries,
-        trace=trace,
-        focus=focus,
-        expected_text=expected if hidden or skipped else _readable(verdict.expected),
+        trace=way,
+        location=verdict.location,
+        note="; ".join(notes) or None,
+        focus=focus[0],
+        expected_text=readable,
         hint=verdict.hint,
     )
 
 
-def _readable(value):
-    """The expected value for a person: exact when short, with its decimal beside it."""
-    if is_tensor(value):
-        return [[brief_result(e) for e in row] for row in value]
-    return brief_result(value)
+def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace | None:
+    """The trace slice; a failure leaves it out and says so (the grade stands)."""
+    try:
+        return _slice(report, verdict)
+    except MemoryError:
+        raise
+    except Exception as err:
+        words, bug = failure_words(err, "the explanation", "worked out")
+        if bug and report.crash is None:
+            report.crash = err
+        notes.append(words)
+        return None
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:

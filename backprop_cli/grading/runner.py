@@ -1,13 +1,19 @@
-"""Grading files in a child process, bounded in time per answer and in memory.
+"""Grading files in a child process, bounded in CPU time per answer and in memory.
 
 Pure-Python guards cannot stop SymPy or CPython in the middle of C code (a
 huge power, a float literal with a million digits), so files are graded in a
-forked worker with an address-space limit, and the parent kills it when one
-item runs past its time.  The worker says which file and item it is working on
-as it goes; when it is killed (or runs out of memory), that item is marked
-invalid and a fresh worker carries on from there.  On the common path one
-worker grades the whole batch, with its caches warm, so the bound costs one
-fork per ``check`` rather than one per file.
+forked worker with an address-space limit, and the parent kills it when a part
+of the work uses up its budget of CPU time.  The worker says, in shared memory,
+which file, part and item it is working on, and how much CPU that item had
+already used; when it is killed (or dies), that part is skipped and a fresh
+worker carries on from that file.  On the common path one worker grades the
+whole batch, with its caches warm, so the bound costs one fork per ``check``.
+
+Budgets count the worker's CPU time, not the clock on the wall, so a grade
+does not depend on how busy the machine is; a generous wall-clock backstop
+still stops a worker that is stuck without using the CPU.  The worker dies
+with its parent (a parent-death signal where the system has one), and the
+parent kills it on every way out, an interrupt included.
 
 Where ``os.fork`` does not exist (Windows), files are graded in-process with
 only the structural limits of :mod:`backprop_cli.source.limits`.
@@ -22,15 +28,17 @@ import select
 import signal
 import struct
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
-from backprop_cli.grading.budget import Phase, Skips, Watch
+from backprop_cli.grading import process
+from backprop_cli.grading.budget import Phase, Skips, Watch, item_id, stopped
 from backprop_cli.grading.results import FileResult
 from backprop_cli.source.limits import DEFAULT, Limits
 
 _HEADER = struct.Struct("!I")
 _OUT_OF_MEMORY = 3  # the worker's exit code when an allocation failed
+_FAILED = 4  # the worker's exit code for anything else
 
 Outcome = tuple[FileResult, "Exception | None"]  # the result, and a crash for --debug
 GradeOne = Callable[[str, Watch, Skips], Outcome]  # grade one file, reporting progress
@@ -42,166 +50,275 @@ def run_inline(paths: list[str], grade: GradeOne) -> list[Outcome]:
 
 
 def run_bounded(paths: list[str], grade: GradeOne, limits: Limits = DEFAULT) -> list[Outcome]:
-    """Grade each file in a forked worker, each item bounded in time and the worker in memory."""
+    """Grade each file in a forked worker, each part bounded in CPU time and the worker in memory."""
     if not hasattr(os, "fork"):
         return run_inline(paths, grade)
     outcomes: list[Outcome | None] = [None] * len(paths)
     skips: list[Skips] = [{} for _ in paths]
+    setup = _Setup(limits, process.MemoryLimit.plan(limits.memory_mb), process.die_with_parent())
     start = 0
     while start < len(paths):
-        failed = _worker(paths, start, grade, limits, skips, outcomes)
-        if failed is None:
+        stop = _worker(paths, start, grade, setup, skips, outcomes)
+        if stop is None:
             break
-        index, phase, item, why = failed
-        if phase is Phase.LOADING or (phase, item) in skips[index]:
-            outcomes[index] = (FileResult(paths[index], None, None,
-                                          f"{paths[index]}: {why} while reading the exercise"), None)
-            start = index + 1
-        elif phase is Phase.TRACE:  # only the explanation was too slow: grade, but leave it out
-            skips[index][phase, item] = why
-            start = index
+        path = paths[stop.index]
+        if not stop.phase.per_answer:
+            outcomes[stop.index] = (FileResult(path, None, None, f"{path}: {stopped(stop.phase, stop.why)}"), None)
+            start = stop.index + 1
+        elif (stop.phase, stop.label) in skips[stop.index]:  # a skipped part ran again: a bug
+            error = (f"{path}: internal error: '{stop.label}' was stopped again after it was skipped "
+                     f"({stop.why}) (please report this)")
+            outcomes[stop.index] = (FileResult(path, None, None, error), None)
+            start = stop.index + 1
         else:
-            skips[index][phase, item] = (f"grading this answer {why}; it was stopped "
-                                         "(the other answers are graded)")
-            start = index
+            skips[stop.index][stop.phase, stop.label] = stop.why
+            start = stop.index
     return outcomes
+
+
+@dataclass(frozen=True)
+class _Setup:
+    limits: Limits
+    memory: process.MemoryLimit
+    die_with_parent: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Where a worker stopped: file index, part, item label, and what went wrong."""
+
+    index: int
+    phase: Phase
+    label: str
+    why: str
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    counter: int
+    index: int
+    phase: Phase
+    cpu_start: float  # the worker's CPU time when this stretch of work began
+    spent: float  # CPU seconds the same budget had used before this stretch
+    label: str
 
 
 class _Progress:
     """Where the worker is, in memory shared with the parent: no system call per item.
 
-    The worker bumps a counter and writes the file index and item label as it
-    starts each one; the parent looks every few milliseconds and restarts the
-    item's clock whenever the counter moves.
+    The worker writes the file index, part, item label and its CPU accounting
+    as it starts each stretch of work.  Records alternate between two slots and
+    a counter says which is current; it is odd while a record is being written
+    (a sequence lock: the parent looks again).  The memory outlives the worker,
+    so after the worker died the parent reads where it really was, and even a
+    worker killed in the middle of a write leaves the record before intact.
     """
 
-    _FIXED = struct.Struct("!QIBH")  # counter, file index, phase, label length
+    _COUNTER = struct.Struct("!Q")
+    _RECORD = struct.Struct("!IBddH")  # file index, phase, cpu start, spent, label length
     SIZE = 4096
+    _SLOT = (SIZE - _COUNTER.size) // 2
+    _LABEL = _SLOT - _RECORD.size  # bytes of label a record holds
 
-    def __init__(self) -> None:
+    def __init__(self, index: int, parent: int) -> None:
         self.memory = mmap.mmap(-1, self.SIZE)  # anonymous and shared with a forked child
         self.counter = 0
+        self.parent = parent
+        self.cpu_limit: process.CpuLimit | None = None  # the worker's, set once forked
+        self.budgets: tuple[float, float] = (0.0, 0.0)  # (per file part, per answer)
+        self._spent: dict[tuple, float] = {}
+        self._current: tuple | None = None
+        self._since = 0.0
+        self._write(index, Phase.READING, 0.0, 0.0, b"")  # the child's CPU clock starts at 0
 
     def set(self, index: int, phase: Phase, label: str = "") -> None:
-        data = label.encode("utf-8", "surrogatepass")[: self.SIZE - self._FIXED.size]
-        self.counter += 1
-        self.memory[self._FIXED.size:self._FIXED.size + len(data)] = data
-        self._FIXED.pack_into(self.memory, 0, self.counter, index, phase, len(data))
+        """In the worker: a new stretch of work starts; charge the last one to its budget."""
+        data = item_id(label).encode("utf-8", "surrogatepass")  # at most 1000 bytes: fits a record
+        if os.getppid() != self.parent:  # the parent is gone (and no parent-death signal)
+            os._exit(_FAILED)
+        now = process.own_cpu()
+        if self._current is not None:
+            self._spent[self._current] = self._spent.get(self._current, 0.0) + now - self._since
+        key = (index, label) if phase.per_answer else (index, phase)  # one budget per answer
+        spent = self._spent.get(key, 0.0)
+        self._current, self._since = key, now
+        if self.cpu_limit is not None:
+            self.cpu_limit.allow(now, self.budgets[phase.per_answer] - spent)
+        self._write(index, phase, now, spent, data)
 
-    def get(self) -> tuple[int, int, Phase, str]:
-        counter, index, phase, size = self._FIXED.unpack_from(self.memory, 0)
-        data = bytes(self.memory[self._FIXED.size:self._FIXED.size + size])
-        return counter, index, Phase(phase), data.decode("utf-8", "surrogatepass")
+    def _slot(self, counter: int) -> int:
+        return self._COUNTER.size + (counter // 2) % 2 * self._SLOT
+
+    def _write(self, index: int, phase: Phase, cpu_start: float, spent: float, data: bytes) -> None:
+        self._COUNTER.pack_into(self.memory, 0, self.counter + 1)  # odd: writing the other slot
+        at = self._slot(self.counter + 2)
+        self._RECORD.pack_into(self.memory, at, index, phase, cpu_start, spent, len(data))
+        self.memory[at + self._RECORD.size:at + self._RECORD.size + len(data)] = data
+        self.counter += 2
+        self._COUNTER.pack_into(self.memory, 0, self.counter)
+
+    def get(self, final: bool = False) -> _Snapshot:
+        """In the parent: the last complete record (``final``: the worker is dead, take it as it is)."""
+        for attempt in range(10000):
+            (counter,) = self._COUNTER.unpack_from(self.memory, 0)
+            if counter % 2 and not final and attempt < 9999:
+                continue  # being written: a moment (a writer that died mid-write cannot finish)
+            current = counter - counter % 2  # a dead writer's half-written record is not used
+            at = self._slot(current)
+            index, phase, cpu_start, spent, size = self._RECORD.unpack_from(self.memory, at)
+            data = bytes(self.memory[at + self._RECORD.size:at + self._RECORD.size + size])
+            if final or not self.moved(counter) or attempt == 9999:
+                return _Snapshot(current, index, Phase(phase), cpu_start, spent,
+                                 data.decode("utf-8", "surrogatepass"))
+        raise AssertionError("unreachable")
+
+    def moved(self, counter: int) -> bool:
+        return self._COUNTER.unpack_from(self.memory, 0)[0] != counter
 
 
 _POLL = 0.02  # seconds between the parent's looks at the worker's progress
 
 
-def _worker(paths, start, grade: GradeOne, limits: Limits, skips, outcomes):
-    """Grade paths[start:] in one child; None when all are done, else (file, phase, item, what went wrong)."""
-    progress = _Progress()
-    progress.set(start, Phase.LOADING)
+def backstop(budget: float) -> float:
+    """Wall-clock seconds after which a stretch is stopped whatever its CPU use (a stuck worker)."""
+    return 30.0 + 10.0 * budget
+
+
+class _Child:
+    """A forked worker: killed and reaped exactly once, whatever happens."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.status: int | None = None
+
+    def reap(self) -> int:
+        if self.status is None:
+            _, self.status = os.waitpid(self.pid, 0)
+        return self.status
+
+    def end(self) -> None:
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.reap()
+
+
+def _worker(paths, start, grade: GradeOne, setup: _Setup, skips, outcomes) -> _Stop | None:
+    """Grade paths[start:] in one child; None when all are done, else where it stopped."""
+    parent = os.getpid()
+    progress = _Progress(start, parent)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns into the caller's code
         os.close(read_end)
-        _work(write_end, progress, paths, start, grade, limits, skips)
+        _work(write_end, progress, paths, start, grade, setup, skips, parent)
     os.close(write_end)
-    seen, deadline = -1, 0.0
-    buffer = b""
+    child = _Child(pid)
     try:
-        while True:
-            counter, index, phase, item = progress.get()
-            if counter != seen:  # the worker moved on: a fresh clock for the new file or item
-                seen = counter
-                budget = limits.load_seconds if phase is Phase.LOADING else limits.answer_seconds
-                deadline = time.monotonic() + budget
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                return index, phase, item, f"took longer than {budget:g} s"
-            if not select.select([read_end], [], [], min(left, _POLL))[0]:
-                continue
-            chunk = os.read(read_end, 1 << 16)
-            if not chunk:  # the worker ended early
-                return index, phase, item, _why_it_ended(pid, limits)
-            buffer += chunk
-            while len(buffer) >= _HEADER.size:
-                (size,) = _HEADER.unpack_from(buffer)
-                if len(buffer) < _HEADER.size + size:
-                    break
-                kind, payload = pickle.loads(buffer[_HEADER.size:_HEADER.size + size])
-                buffer = buffer[_HEADER.size + size:]
-                if kind == "finished":
-                    return None
-                done_index, outcome = payload
-                outcomes[done_index] = outcome
-    finally:
+        return _watch(child, read_end, progress, setup, outcomes)
+    finally:  # every way out, an interrupt included, ends the worker
+        child.end()
         os.close(read_end)
         progress.memory.close()
+
+
+def _watch(child: _Child, read_end: int, progress: _Progress, setup: _Setup, outcomes) -> _Stop | None:
+    clock = process.cpu_clock(child.pid)
+    limits = setup.limits
+    seen, wall_start, buffer = -1, 0.0, b""
+    while True:
+        snap = progress.get()
+        if snap.counter != seen:  # the worker moved on: a fresh stretch, on its budget's account
+            seen, wall_start = snap.counter, time.monotonic()
+        budget = limits.answer_seconds if snap.phase.per_answer else limits.load_seconds
+        used = snap.spent + _cpu_since(clock, snap.cpu_start, wall_start)
+        if progress.moved(seen):
+            continue  # it moved on while we looked: judge the new stretch instead
+        wall = time.monotonic() - wall_start
+        if used > budget:
+            child.end()
+            return _Stop(snap.index, snap.phase, snap.label,
+                         f"took longer than {budget:g} s" + (" of CPU time" if clock else ""))
+        if wall > backstop(budget):
+            child.end()
+            return _Stop(snap.index, snap.phase, snap.label,
+                         f"was still running after {backstop(budget):g} s on the clock (stuck?)")
+        wait = max(0.001, min(_POLL, budget - used, backstop(budget) - wall))
+        if not select.select([read_end], [], [], wait)[0]:
+            continue
+        chunk = os.read(read_end, 1 << 16)
+        if not chunk:  # the worker ended early: look where it was *after* it died, not before
+            status = child.reap()
+            last = progress.get(final=True)
+            return _Stop(last.index, last.phase, last.label, _why_it_ended(status, last, setup))
+        buffer += chunk
+        while len(buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer)
+            if len(buffer) < _HEADER.size + size:
+                break
+            kind, payload = pickle.loads(buffer[_HEADER.size:_HEADER.size + size])
+            buffer = buffer[_HEADER.size + size:]
+            if kind == "finished":
+                return None
+            done_index, outcome = payload
+            outcomes[done_index] = outcome
+
+
+def _cpu_since(clock, cpu_start: float, wall_start: float) -> float:
+    """CPU seconds the worker used since ``cpu_start``; wall-clock time where its clock is unreadable."""
+    if clock is not None:
         try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass  # already reaped by _why_it_ended
+            return max(0.0, clock() - cpu_start)
+        except (OSError, ValueError, IndexError):
+            return 0.0  # it just ended: the pipe says so next
+    return time.monotonic() - wall_start
 
 
-def _work(fd: int, progress: _Progress, paths, start, grade: GradeOne, limits: Limits, skips) -> None:
+def _work(fd: int, progress: _Progress, paths, start, grade: GradeOne, setup: _Setup, skips,
+          parent: int) -> None:
     def send(kind: str, payload=None) -> None:
         data = pickle.dumps((kind, payload))
         view = memoryview(_HEADER.pack(len(data)) + data)
         while view:
             view = view[os.write(fd, view):]
 
-    code = 0
+    code = _FAILED
     try:
-        _limit_memory(limits.memory_mb)
+        process.detach(parent, setup.die_with_parent)
+        setup.memory.apply()
+        progress.cpu_limit = process.CpuLimit()
+        progress.budgets = (setup.limits.load_seconds, setup.limits.answer_seconds)
         for index in range(start, len(paths)):
-            progress.set(index, Phase.LOADING)
+            progress.set(index, Phase.READING)
             result, crash = grade(paths[index], lambda phase, label, i=index: progress.set(i, phase, label),
                                   skips[index])
             if crash is not None:  # exceptions may not pickle: keep the words, for --debug
                 crash = RuntimeError(f"{type(crash).__name__}: {crash}")
             send("done", (index, (result, crash)))
         send("finished")
+        code = 0
     except MemoryError:
         code = _OUT_OF_MEMORY
     except BaseException:  # anything else: the parent reports it against the current item
-        code = 4
+        code = _FAILED
     finally:
         os._exit(code)
 
 
-def _why_it_ended(pid: int, limits: Limits) -> str:
-    _, status = os.waitpid(pid, 0)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OUT_OF_MEMORY:
-        return f"ran out of memory (the limit is {limits.memory_mb} MB)"
-    if os.WIFSIGNALED(status):
-        return f"crashed (signal {os.WTERMSIG(status)})"
+def _why_it_ended(status: int, last: _Snapshot, setup: _Setup) -> str:
+    code, number = process.ended_how(status)
+    if code == _OUT_OF_MEMORY:
+        return f"ran out of memory ({setup.memory.describe()})"
+    if number == getattr(signal, "SIGXCPU", None):
+        budget = setup.limits.answer_seconds if last.phase.per_answer else setup.limits.load_seconds
+        return f"took longer than {budget:g} s of CPU time"
+    if number == signal.SIGKILL:
+        return "was killed from outside (perhaps the system ran out of memory)"
+    if number is not None:
+        return f"crashed (signal {number})"
     return "failed unexpectedly"
-
-
-def _limit_memory(megabytes: int) -> None:
-    """Let grading add at most ``megabytes`` to the address space the worker starts with.
-
-    The limit is on top of what is already mapped: a long-lived parent (a test
-    run, a batch with warm caches) may already map gigabytes, and an absolute
-    limit would fail the first allocation.
-    """
-    try:
-        import resource
-
-        size = _mapped_bytes() + megabytes * (1 << 20)
-        resource.setrlimit(resource.RLIMIT_AS, (size, size))
-    except (ImportError, ValueError, OSError):
-        pass  # not every system lets a process lower its own limit; time is still bounded
-
-
-def _mapped_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def with_limits(limits: Limits, seconds: float | None, memory_mb: int | None) -> Limits:

@@ -19,6 +19,7 @@ class Solution:
         self.exercise = exercise
         self._passes: dict[str, Backward] = {}
         self._states: list[State] | None = None
+        self.memo: dict = {}  # what grading derives once per exercise (diagnosis candidates)
 
     @property
     def loss_name(self) -> str:

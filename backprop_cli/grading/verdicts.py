@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sympy as sp
 
@@ -18,17 +19,17 @@ from backprop_cli.autodiff.numbers import approx, decimal_text, equal, within_to
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import load_exercise
+from backprop_cli.exercise.load import exercise_from_tree
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
 from backprop_cli.grading import formula
-from backprop_cli.grading.budget import Phase, Skips, Watch, no_watch
+from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
-from backprop_cli.source.errors import BackpropError, Problem
+from backprop_cli.source.errors import BackpropError, Location, Problem
 from backprop_cli.source.hints import closest, distance
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing
+from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
 
 
 class Status(str, enum.Enum):
@@ -58,6 +59,8 @@ class Verdict:
     hint: str | None = None  # a missing answer written under a near-miss key: "did you mean ...?"
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
+    location: Location | None = None  # where the answer is written (file, line, column)
+    notes: list[str] = field(default_factory=list)  # parts of the work that were cut short
 
     @property
     def points(self) -> sp.Expr:
@@ -127,25 +130,30 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
           watch: Watch = no_watch, skip: Skips | None = None, solution: Solution | None = None) -> Report:
     """Grade ``answers`` (default: the exercise's own ``answers:``) item by item.
 
-    ``watch(label)`` is called as work on each item starts (the sandbox times
-    items by it); items in ``skip`` are not graded but marked invalid with the
-    reason given (an answer that exceeded its time or memory limit earlier).
+    ``watch(phase, label)`` is called as work on each part starts (the sandbox
+    times them by it).  The right answers are worked out first, on the
+    exercise's clock; then each answer on its own.  Parts in ``skip`` are not
+    done again: a stopped answer is invalid with the reason given, a stopped
+    diagnosis leaves the verdict standing.  Whatever goes wrong while grading
+    one answer makes that answer invalid, never the file's error.
     ``solution`` shares backward passes and training runs between gradings of
     one exercise (question tests grade several answer sets).
     """
     skip = skip or {}
+    watch(Phase.LOADING, "")
     solution = solution or Solution(exercise)
+    for ask in exercise.asks:  # the exercise's own work, the same for every student: cached
+        solution.expected(ask.key)
     report = Report(exercise.file, exercise, solution)
     given, unreadable = answer_entries(answers if answers is not None else exercise.answers)
     for ask in exercise.asks:
         watch(Phase.ANSWER, ask.answer_key)
-        if (Phase.ANSWER, ask.answer_key) in skip:
-            node = given.get(ask.answer_key)
-            verdict = Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key),
-                              ask.points, ask.form, problem=Problem(skip[Phase.ANSWER, ask.answer_key]),
-                              answer=node.text.strip() if isinstance(node, YScalar) else None)
+        node = given.get(ask.answer_key)
+        why = skipped(skip, Phase.ANSWER, ask.answer_key)
+        if why is not None:
+            verdict = _unreadable(ask, node, solution, Problem(stopped(Phase.ANSWER, why)))
         else:
-            verdict = _grade_one(ask, given.get(ask.answer_key), solution, limits)
+            verdict = _grade_guarded(ask, node, solution, limits, report)
         report.items.append(verdict)
     _explain_mistakes(report, watch, skip)
     asked = {ask.answer_key for ask in exercise.asks}
@@ -174,10 +182,32 @@ def near_misses(missing: list[str], written: list[str]) -> dict[str, str]:
     return found
 
 
+def _unreadable(ask: Ask, node: YNode | None, solution: Solution, problem: Problem) -> Verdict:
+    return Verdict(ask.key, ask.answer_key, Status.INVALID, solution.expected(ask.key), ask.points,
+                   ask.form, problem=problem, answer=node.text.strip() if isinstance(node, YScalar) else None,
+                   location=node.location if node is not None else None)
+
+
+def _grade_guarded(ask: Ask, node: YNode | None, solution: Solution, limits: Limits,
+                   report: Report) -> Verdict:
+    """Grade one answer; any failure on the way is this answer's ``invalid``, never the file's."""
+    try:
+        return _grade_one(ask, node, solution, limits)
+    except MemoryError:
+        raise  # the sandbox decides which item ran out of memory
+    except Exception as err:
+        message, bug = failure_words(err, "this answer")
+        if bug and report.crash is None:
+            report.crash = err
+        problem = node_problem(node, message) if node is not None else Problem(message)
+        return _unreadable(ask, node, solution, problem)
+
+
 def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits) -> Verdict:
     ex = solution.exercise
     expected = solution.expected(ask.key)
-    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form)
+    verdict = Verdict(ask.key, ask.answer_key, Status.MISSING, expected, ask.points, ask.form,
+                      location=node.location if node is not None else None)
     if is_missing(node):
         return verdict
     if isinstance(node, YScalar):
@@ -255,10 +285,13 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
-        watch(Phase.ANSWER, verdict.label)
-        if (Phase.ANSWER, verdict.label) in skip:
-            continue
-        match = _diagnose(verdict, solution, work)
+        watch(Phase.DIAGNOSIS, verdict.label)
+        why = skipped(skip, Phase.DIAGNOSIS, verdict.label)
+        if why is not None:
+            verdict.notes.append(stopped(Phase.DIAGNOSIS, why))
+            match = None
+        else:
+            match = _diagnose_guarded(verdict, solution, work, report)
         if match is not None:
             verdict.diagnosis, verdict.feedback = match
             if verdict.diagnosis == "carried-forward":
@@ -274,6 +307,21 @@ def _grid_value(grid: Grid) -> Value:
     if len(grid) == 1 and len(grid[0]) == 1:
         return grid[0][0].value
     return from_rows([[n.value for n in row] for row in grid])
+
+
+def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
+                      report: Report) -> tuple[str, str] | None:
+    """Name the mistake if we can; a failure leaves the verdict as it is, with no name."""
+    try:
+        return _diagnose(verdict, solution, work)
+    except MemoryError:
+        raise
+    except Exception as err:  # a number too large to compare is no mistake we know; a bug is said
+        words, bug = failure_words(err, "naming the mistake", "done")
+        if bug:
+            verdict.notes.append(words)
+            report.crash = report.crash or err
+        return None
 
 
 def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
@@ -354,7 +402,10 @@ def grade_file(path: str, answers: YMapping | None = None, answers_for: str | No
     """
     report = Report(path)
     try:
-        exercise = load_exercise(path, limits, salt=salt)
+        watch(Phase.READING, "")
+        root = load_file(path, limits)
+        watch(Phase.LOADING, "")
+        exercise = exercise_from_tree(root, str(path), Path(path).stem, limits, salt)
         if answers_for is not None and answers_for != exercise.id:
             raise BackpropError(Problem(
                 f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backprop_cli.explain.trace import Trace
+from backprop_cli.source.errors import one_line, printable
 
 
 def _cell(text: str) -> str:
@@ -13,10 +14,10 @@ def trace_markdown(trace: Trace, heading: str | None = None, prompt: str | None 
                    graph: str | None = None) -> str:
     """The trace; ``graph`` is a Mermaid flowchart of the graph, shown before it."""
     out: list[str] = []
-    if heading:
-        out += [f"## {heading}", ""]
+    if heading:  # an author's text: no terminal escapes, and the heading on one line
+        out += [f"## {one_line(heading)}", ""]
     if prompt:
-        out += [prompt.rstrip(), ""]
+        out += [printable(prompt.rstrip()), ""]
     if graph:
         out += ["### Graph", "", "Values flow forward; gradients (∂) flow back.", "",
                 "```mermaid", graph.rstrip(), "```", ""]

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from backprop_cli.source.errors import printable
+from backprop_cli.source.errors import one_line, printable
 from backprop_cli.grading.results import FileResult, ItemResult, Status
 from backprop_cli.explain.trace import BackwardEntry, ForwardRow, Trace
 
@@ -65,7 +65,7 @@ def _hang(lines: list[str], width: int, indent: int) -> list[str]:
 def trace_group(trace: Trace, heading: str | None = None) -> Group:
     parts: list[RenderableType] = []
     if heading:
-        parts.append(Text(printable(heading), style="bold"))
+        parts.append(Text(one_line(heading), style="bold"))
     if trace.forward:
         parts += [Text("Forward pass", style="bold underline"), forward_table(trace)]
     if trace.note:
@@ -94,11 +94,12 @@ def report_group(result: FileResult, width: int = 100) -> Group:
     With focused results (``check``'s default) every line fits in ``width``; with the
     full slices of ``check --verbose`` the trace lines are as long as they need to be.
     """
-    head = Text(printable(result.file), style="bold")
+    head = Text(one_line(result.file), style="bold")
     if result.title:
-        head.append(printable(f" — {result.title}"))
+        head.append(one_line(f" — {result.title}"))
     if result.error is not None:
-        return Group(head, Text(printable(result.error), style="red"))
+        return Group(head, Text(printable(result.error), style="red"),
+                     *(Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes))
     parts: list[RenderableType] = [head]
     by_label = {item.key: item for item in result.items}
     explained = [by_label[label] for label in result.wrong_in_order if _has_section(by_label[label])]
@@ -110,7 +111,7 @@ def report_group(result: FileResult, width: int = 100) -> Group:
     key_width = max((len(i.key) for i in result.items), default=0)
     for item in result.items:
         line = Text(f"  {STATUS_MARK[item.status]} {item.status.value:<9} ", style=STATUS_STYLE[item.status])
-        line.append(printable(f"{item.key:<{key_width}}  "), style="bold")
+        line.append(one_line(f"{item.key:<{key_width}}  "), style="bold")
         tag = f"  [{item.diagnosis}]" if item.diagnosis else ""
         if result.points_shown:
             tag += f"  {score_text(item.points)}/{score_text(item.max_points)}"
@@ -128,28 +129,32 @@ def report_group(result: FileResult, width: int = 100) -> Group:
         parts += _section(item, width) if item.trace is None else _full_section(item)
     if result.not_asked:
         parts.append(_wrapped("Not asked, not graded: " + ", ".join(result.not_asked), "yellow"))
+    parts += [_wrapped(f"Note: {note}", "yellow") for note in result.notes]
     parts.append(Text(""))
     if result.more:
-        parts.append(Text(printable(f"Every step of every wrong answer: {result.more}"), style="dim"))
+        parts.append(Text(one_line(f"Every step of every wrong answer: {result.more}"), style="dim"))
     parts.append(Text(f"Score: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
     return Group(*parts)
 
 
 def _has_section(item: ItemResult) -> bool:
-    return bool(item.message or item.feedback or item.trace or item.focus
+    return bool(item.message or item.feedback or item.note or item.trace or item.focus
                 or (item.right_entries is not None and not _single(item)))
 
 
 def _full_section(item: ItemResult) -> list[RenderableType]:
     """``check --verbose``: the message, the grid and the whole slice of the trace."""
-    parts: list[RenderableType] = [Text(printable(f"\n{item.key}:"), style="bold")]
+    parts: list[RenderableType] = [Text("\n" + one_line(f"{item.key}:"), style="bold")]
     if item.message:
         parts.append(Text(printable(item.message), style="red"))
     if item.feedback:
-        parts.append(Text(printable(_sentence(item.feedback)), style="yellow"))
+        parts.append(Text(one_line(_sentence(item.feedback)), style="yellow"))
+    if item.note:
+        parts.append(Text(one_line(_sentence(item.note)), style="dim"))
     if item.right_entries is not None:
         parts += [Text("Entry by entry (rows and columns from 1):"), entry_grid(item)]
-    parts.append(trace_group(item.trace, f"How to get {item.key}:"))
+    if item.trace is not None:
+        parts.append(trace_group(item.trace, f"How to get {item.key}:"))
     return parts
 
 
@@ -158,13 +163,15 @@ def _section(item: ItemResult, width: int) -> list[RenderableType]:
     grid = item.right_entries is not None and not _single(item)
     parts: list[RenderableType] = [Text("")]
     if grid:
-        parts.append(Text(printable(f"{item.key}, entry by entry (rows and columns from 1):"), style="bold"))
+        parts.append(Text(one_line(f"{item.key}, entry by entry (rows and columns from 1):"), style="bold"))
     elif item.message or item.feedback or item.focus is None:
-        parts.append(Text(printable(f"{item.key}:"), style="bold"))
+        parts.append(Text(one_line(f"{item.key}:"), style="bold"))
     if item.message:
-        parts.append(_wrapped(item.message, "red"))
+        parts.append(_wrapped(item.message, "red", one=False))
     if item.feedback:
         parts.append(_wrapped(_sentence(item.feedback), "yellow"))
+    if item.note:
+        parts.append(_wrapped(_sentence(item.note), "dim"))
     if grid:
         parts.append(entry_grid(item, full=False))
     focus = item.focus
@@ -174,7 +181,7 @@ def _section(item: ItemResult, width: int) -> list[RenderableType]:
             parts.append(backward_lines(entry, width))
         parts += [_wrapped(note, "dim") for note in focus.notes]
         if focus.command:  # whole, to be copied
-            parts.append(Text(printable(focus.command), style="dim"))
+            parts.append(Text(one_line(focus.command), style="dim"))
     return parts
 
 
@@ -182,9 +189,10 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def _wrapped(text: str, style: str = "") -> Text:
-    """Text that wraps at the console's width (plain output otherwise keeps long lines whole)."""
-    return Text(printable(text), style=style, no_wrap=False, overflow="fold")
+def _wrapped(text: str, style: str = "", one: bool = True) -> Text:
+    """Text that wraps at the console's width (plain output otherwise keeps long lines whole);
+    ``one``: a sentence, kept on one logical line (a message has lines of its own)."""
+    return Text(one_line(text) if one else printable(text), style=style, no_wrap=False, overflow="fold")
 
 
 def step_table(rows: list[ForwardRow]) -> Table:
@@ -260,7 +268,7 @@ def _cut(text: str, room: int) -> str:
 def _inline(value: str | list) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
-    return printable(value)
+    return one_line(value)
 
 
 GRID_ANSWER = 11  # characters of an answer shown in a focused grid's cell
@@ -282,7 +290,7 @@ def entry_grid(item: ItemResult, full: bool = True) -> Table:
     for i, row in enumerate(item.right_entries):
         cells = []
         for j, ok in enumerate(row):
-            answer = printable(item.answer[i][j] if full else _cut(item.answer[i][j], GRID_ANSWER))
+            answer = one_line(item.answer[i][j] if full else _cut(item.answer[i][j], GRID_ANSWER))
             if ok:
                 cells.append(Text(answer, style="green"))
             else:

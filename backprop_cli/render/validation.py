@@ -5,6 +5,7 @@ from __future__ import annotations
 from backprop_cli.authoring.findings import Finding
 from backprop_cli.authoring.proof import KeyProof
 from backprop_cli.authoring.validation import FileValidation
+from backprop_cli.source.errors import one_line
 
 VERSION = 1
 
@@ -60,7 +61,7 @@ def summary_line(result: FileValidation, strict: bool = False) -> str | None:
         parts.append(_plural(len(result.errors), "error"))
     if result.warnings:
         parts.append(_plural(len(result.warnings), "warning") + (" (--strict)" if strict else ""))
-    return f"{result.file}: {verdict} ({'; '.join(parts)})"
+    return one_line(f"{result.file}: {verdict} ({'; '.join(parts)})")  # a file name may hold anything
 
 
 def _finding(f: Finding) -> dict:

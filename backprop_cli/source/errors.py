@@ -13,16 +13,36 @@ import unicodedata
 from dataclasses import dataclass
 
 
+_ESCAPED = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, formats, lone surrogates, line and paragraph separators
+
+
 def printable(text: str) -> str:
     """Text safe to put on a terminal: control and format characters written as escapes.
 
     Answers and file names come from students; an ESC in an answer could
-    otherwise clear the teacher's screen or fake a green "correct".
+    otherwise clear the teacher's screen or fake a green "correct".  Line
+    breaks and tabs are kept: this is for our own messages, whose lines are
+    joined with ``\\n``; text from a file or a command line goes through
+    :func:`one_line`.
     """
     if text.isprintable():
         return text
-    return "".join(c if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf")
-                   else c.encode("unicode_escape").decode("ascii") for c in text)
+    return "".join(c if c in "\n\t" or unicodedata.category(c) not in _ESCAPED else _escape(c) for c in text)
+
+
+def one_line(text: str) -> str:
+    """Student or file text on one line: :func:`printable`, and line breaks written as escapes too.
+
+    A line break in an answer, an answer key or a file name could otherwise
+    start a line of its own in the report ("Score: 2/2").
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c == "\t" or unicodedata.category(c) not in _ESCAPED else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    return c.encode("unicode_escape", "backslashreplace").decode("ascii") if c != "\ufffd" else c
 
 
 @dataclass(frozen=True)
@@ -46,12 +66,12 @@ class Problem:
     def render(self) -> str:
         """Plain text: ``file:line:col: message``, then snippet, caret and hint."""
         head = f"{self.location}: {self.message}" if self.location else self.message
-        lines = [printable(head)]
+        lines = [one_line(head)]  # every part one line: what it quotes cannot start a line of its own
         if self.snippet is not None and self.location is not None:
-            lines.append("  " + printable(self.snippet))
+            lines.append("  " + one_line(self.snippet))
             lines.append("  " + " " * (self.location.column - 1) + "^" * max(1, self.span))
         if self.hint:
-            lines.append(printable(f"  hint: {self.hint}"))
+            lines.append(one_line(f"  hint: {self.hint}"))
         return "\n".join(lines)
 
 

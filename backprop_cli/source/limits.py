@@ -22,10 +22,12 @@ class Limits:
     max_number_bits: int = 12000  # numerator or denominator of an exact rational (about 3600 digits)
     max_graph_nodes: int = 5000  # nodes after decomposing all steps
     max_picture_nodes: int = 400  # nodes of a graph that is drawn (explain's pictures, HTML reports)
-    max_tensor_entries: int = 10000  # entries of one tensor value or answer
+    max_tensor_entries: int = 10000  # entries of one tensor value or answer (longer lists are not parsed)
+    max_yaml_values: int = 100000  # values (scalars and collections) in one file
+    max_points: int = 10**6  # points of one ask, and each tolerance
     max_train_steps: int = 50  # updates in one `train` block
-    answer_seconds: float = 2.0  # grading one answer (reading, comparing, diagnosing, tracing)
-    load_seconds: float = 10.0  # reading and solving one exercise file
+    answer_seconds: float = 2.0  # CPU time for one answer: reading, comparing, diagnosing, tracing
+    load_seconds: float = 10.0  # CPU time for reading a file, and again for working out its exercise
     memory_mb: int = 4096  # address space grading may add to what the worker already maps
     proof_seconds: float = 15.0  # validate: each of sympy.diff and finite differences, per exercise
     proof_max_nodes: int = 20000  # validate: a composed expression larger than this skips sympy.diff

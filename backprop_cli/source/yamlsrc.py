@@ -8,8 +8,17 @@ here (no YAML 1.1 implicit typing: ``no`` stays the text "no", ``010`` stays
 stack so that no input can exhaust the Python stack.  Hostile or broken input
 is refused early with a positioned :class:`BackpropError`: oversized files,
 bad UTF-8, control characters, deep nesting, anchors and aliases (alias
-bombs), explicit tags (``!!python/object``), duplicate keys and several
-documents in one file.
+bombs), explicit tags (``!!python/object``), duplicate keys, several
+documents in one file, and anything that is not a regular file (a named pipe
+would block the reader for ever).
+
+Reading is bounded by what it costs: a list with more entries than a tensor
+may have is counted by a cheap scan of the text and never parsed (its node
+says how many entries it had, so the answer it holds is refused on its own),
+and a file holding more values than any exercise needs is refused.  A lone
+surrogate escape (``"\\ud800"``) is not a character; the scalar that holds one
+carries a problem, raised when it is read, so an answer written so is that
+answer's problem only.
 """
 
 from __future__ import annotations
@@ -24,16 +33,16 @@ import yaml
 from yaml.reader import Reader
 
 from backprop_cli.source.errors import BackpropError, Location, Problem
+from backprop_cli.source.files import read_file, too_large
 from backprop_cli.source.limits import DEFAULT, Limits
+from backprop_cli.source.prescan import TooDeep, prescan
 
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # line breaks as PyYAML counts them
 _STYLES = {None: "plain", "": "plain", "'": "single", '"': "double", "|": "literal", ">": "folded"}
 _NULLS = ("", "~", "null", "Null", "NULL")
 _ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}  # hex digits after \x, \u, \U in double quotes
-_FLOW_SCAN = re.compile(r"[\[\]{}'\"#]")
-_QUOTED = {"'": re.compile(r"'(?:[^']|'')*'"), '"': re.compile(r'"(?:[^"\\]|\\.)*"', re.S)}
-_OPEN_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "it is a directory, not a file",
-                PermissionError: "permission denied"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)([dD][89a-fA-F][0-9a-fA-F]{2})")
 _TAG = re.compile(r"![^\s,\[\]{}]*")
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
 
@@ -76,6 +85,7 @@ class YScalar(YNode):
     style: str  # "plain", "single", "double", "literal" or "folded"
     start_index: int = field(default=-1, repr=False, compare=False)  # in source.text
     end_index: int = field(default=-1, repr=False, compare=False)
+    flaw: Problem | None = field(default=None, repr=False, compare=False)  # why it is not text; raised when read
 
     @property
     def is_null(self) -> bool:
@@ -150,11 +160,31 @@ class YMapping(YNode):
 @dataclass
 class YSequence(YNode):
     items: list[YNode]
+    oversized: int = field(default=0, compare=False)  # entries of a list too long to parse (then no items)
 
 
 def is_missing(node: YNode | None) -> bool:
     """Absent, or written with no value (``key:``, ``key: null``, ``key: ~``)."""
     return node is None or (isinstance(node, YScalar) and node.is_null)
+
+
+def join_surrogates(text: str) -> tuple[str, str | None]:
+    """``text`` with escaped surrogate pairs joined into characters, lone halves as U+FFFD;
+    and the first lone half, if any."""
+    out, lone, i = [], None, 0
+    while i < len(text):
+        c = text[i]
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if "\ud800" <= c <= "\udbff" and "\udc00" <= nxt <= "\udfff":
+            out.append(chr(0x10000 + ((ord(c) - 0xD800) << 10) + (ord(nxt) - 0xDC00)))
+            i += 2
+            continue
+        if "\ud800" <= c <= "\udfff":
+            lone = lone or c
+            c = "\ufffd"
+        out.append(c)
+        i += 1
+    return "".join(out), lone
 
 
 def _snippet(source: Source, loc: Location) -> str | None:
@@ -188,8 +218,12 @@ class _Open:
 class _TreeBuilder:
     """Turns parse events into YNodes; duplicate keys are collected, not raised at once."""
 
-    def __init__(self, source: Source, limits: Limits):
+    def __init__(self, source: Source, limits: Limits, text: str | None = None,
+                 long_lists: dict[int, int] | None = None):
         self.source, self.limits = source, limits
+        self.text = source.text if text is None else text  # what the parser reads (long lists blanked)
+        self.long_lists = long_lists or {}
+        self.values = 0
         self.stack: list[_Open] = []
         self.roots: list[YNode] = []
         self.documents = 0
@@ -199,7 +233,7 @@ class _TreeBuilder:
         return BackpropError(self.problems + [problem])
 
     def build(self) -> YNode:
-        for event in yaml.parse(self.source.text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(self.text, Loader=yaml.SafeLoader):
             self.feed(event)
         if self.problems:
             raise BackpropError(self.problems)
@@ -216,15 +250,41 @@ class _TreeBuilder:
                 raise self.fail(_problem_at(self.source, event.start_mark.index, message, span=3))
         elif isinstance(event, yaml.NodeEvent):
             self.check_properties(event)
+            self.count(event)
             loc = Location(self.source.name, event.start_mark.line + 1, event.start_mark.column + 1)
             if isinstance(event, yaml.ScalarEvent):
                 style = _STYLES.get(event.style, "plain")
                 start, end = event.start_mark.index, event.end_mark.index
-                self.attach(YScalar(loc, self.source, event.value, style, start, end))
+                text, problem = event.value, None
+                if _SURROGATE.search(text):
+                    text, problem = self.surrogates(text, start, end)
+                self.attach(YScalar(loc, self.source, text, style, start, end, problem))
             elif isinstance(event, yaml.CollectionStartEvent):
                 self.open(event, loc)
         elif isinstance(event, yaml.CollectionEndEvent):
             self.attach(self.stack.pop().node)
+
+    def count(self, event: yaml.NodeEvent) -> None:
+        self.values += 1
+        if self.values > self.limits.max_yaml_values:
+            message = f"the file holds more than {self.limits.max_yaml_values} values, the limit"
+            hint = (f"a tensor has at most {self.limits.max_tensor_entries} entries; "
+                    "put a larger piece of work in several files")
+            raise self.fail(_problem_at(self.source, event.start_mark.index, message, hint))
+
+    def surrogates(self, text: str, start: int, end: int) -> tuple[str, Problem | None]:
+        """Join escaped surrogate pairs into their character; a lone half is a problem of the scalar."""
+        joined, lone = join_surrogates(text)
+        if lone is None:
+            return joined, None
+        where = start
+        for m in _SURROGATE_ESCAPE.finditer(self.source.text, start, end):
+            if int(m.group(1), 16) == ord(lone):
+                where = m.start()
+                break
+        message = f"\\u{ord(lone):04x} is half of a UTF-16 surrogate pair, not a character"
+        hint = "write the character itself (the file is UTF-8 text), or both halves of the pair"
+        return joined, _problem_at(self.source, where, message, hint, span=6)
 
     def check_properties(self, event: yaml.NodeEvent) -> None:
         if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
@@ -246,7 +306,8 @@ class _TreeBuilder:
         if isinstance(event, yaml.MappingStartEvent):
             self.stack.append(_Open(YMapping(loc, self.source, [])))
         else:
-            self.stack.append(_Open(YSequence(loc, self.source, [])))
+            long = self.long_lists.get(event.start_mark.index, 0)
+            self.stack.append(_Open(YSequence(loc, self.source, [], long)))
 
     def attach(self, node: YNode) -> None:
         if not self.stack:
@@ -260,6 +321,8 @@ class _TreeBuilder:
             top.key = None
         else:
             assert isinstance(node, YScalar)  # collection keys are refused in open()
+            if node.flaw is not None:  # a key is structure: its flaw is the file's problem
+                self.problems.append(node.flaw)
             first = top.seen.setdefault(node.text, node)
             if first is not node:
                 message = f"duplicate key '{node.text}' (first defined at line {first.location.line})"
@@ -272,8 +335,7 @@ def _decode(data: str | bytes, name: str, limits: Limits) -> str:
     """Check the size, decode strict UTF-8 and drop a byte order mark."""
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > limits.max_file_bytes:
-        message = f"file is too large ({size} bytes; the limit is {limits.max_file_bytes})"
-        raise BackpropError(Problem(message, Location(name, 1, 1)))
+        raise too_large(name, size, limits.max_file_bytes)
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
     try:
@@ -295,49 +357,6 @@ def _check_characters(source: Source) -> None:
         snippet = Reader.NON_PRINTABLE.sub("\ufffd", _snippet(source, loc) or "")
         hint = "the file may be binary or damaged; remove the character"
         raise BackpropError(Problem(message, loc, hint, snippet))
-
-
-def _previous_token_char(text: str, i: int) -> tuple[str, bool]:
-    """Last non-blank character before ``i`` on its line ("" at line start), and whether blanks follow it."""
-    j = i - 1
-    while j >= 0 and text[j] in " \t":
-        j -= 1
-    prev = "" if j < 0 or text[j] in "\r\n\x85\u2028\u2029" else text[j]
-    return prev, j < i - 1
-
-
-def _check_flow_depth(source: Source, limits: Limits) -> None:
-    """Cheap pre-scan: refuse deep ``[[[[`` / ``{{{{`` nesting before PyYAML sees it.
-
-    Outside brackets, ``[`` and quotes count only where a node can start (line
-    start, or after ``: - ?`` and a blank), not inside plain text like ``x[1]``;
-    quoted strings and comments are skipped.
-    """
-    text, depth, pos = source.text, 0, 0
-    while m := _FLOW_SCAN.search(text, pos):
-        i, c = m.start(), m.group()
-        pos = i + 1
-        if c in "]}":
-            depth = max(0, depth - 1)
-            continue
-        prev, gap = _previous_token_char(text, i)
-        if c == "#":
-            if gap or prev == "":
-                line_end = _BREAK.search(text, i)
-                pos = line_end.start() if line_end else len(text)
-            continue
-        after_indicator = prev == "" or (prev in ":-?" and gap)
-        if c in "'\"":
-            if not (after_indicator or (depth > 0 and prev in "[{,:")):
-                continue  # a quote inside plain text
-            quoted = _QUOTED[c].match(text, i)  # an unclosed quote is left to PyYAML
-            pos = quoted.end() if quoted else pos
-            continue
-        if not (after_indicator or depth > 0):
-            continue  # a bracket inside block plain text such as x[1]
-        depth += 1
-        if depth > limits.max_yaml_depth:
-            raise BackpropError(_problem_at(source, i, _depth_message(limits)))
 
 
 def _unclosed(source: Source, e: yaml.MarkedYAMLError) -> Problem | None:
@@ -381,8 +400,11 @@ def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT) -> YNode:
     """Parse one YAML document into YNodes; every failure is a positioned BackpropError."""
     source = Source(name, _decode(text, name, limits))
     _check_characters(source)
-    _check_flow_depth(source, limits)
-    builder = _TreeBuilder(source, limits)
+    try:
+        parsed, long_lists = prescan(source.text, limits.max_yaml_depth, limits.max_tensor_entries)
+    except TooDeep as deep:
+        raise BackpropError(_problem_at(source, deep.index, _depth_message(limits))) from None
+    builder = _TreeBuilder(source, limits, parsed, long_lists)
     start = Location(name, 1, 1)
     try:
         return builder.build()
@@ -399,14 +421,6 @@ def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT) -> YNode:
 
 
 def load_file(path: str | os.PathLike, limits: Limits = DEFAULT, display_name: str | None = None) -> YNode:
-    """Read at most ``max_file_bytes + 1`` bytes of ``path`` and :func:`load_text` them."""
+    """Read ``path`` (a regular file of at most ``max_file_bytes``) and :func:`load_text` it."""
     name = display_name if display_name is not None else os.fspath(path)
-    try:
-        if os.path.isdir(path):
-            raise IsADirectoryError(path)
-        with open(path, "rb") as f:
-            data = f.read(limits.max_file_bytes + 1)
-    except (OSError, ValueError) as e:
-        reason = _OPEN_ERRORS.get(type(e)) or getattr(e, "strerror", None) or str(e)
-        raise BackpropError(Problem(f"cannot read '{name}': {reason}")) from None
-    return load_text(data, name, limits)
+    return load_text(read_file(path, name, limits.max_file_bytes), name, limits)
