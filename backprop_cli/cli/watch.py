@@ -8,8 +8,11 @@ that disappears (an editor saving by renaming) counts as changed.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Callable, Iterable
+
+from backprop_cli.cli.common import Stopped
 
 POLL_SECONDS = 0.5
 
@@ -38,3 +41,6 @@ def watch(paths: list[str], run: Callable[[], None], interval: float = POLL_SECO
             time.sleep(interval)
     except KeyboardInterrupt:
         return
+    except Stopped as stopped:  # Ctrl-C is how a watch ends: exit 0; SIGTERM still stops it
+        if stopped.number != signal.SIGINT:
+            raise
