@@ -25,8 +25,8 @@ import os
 import shutil
 from pathlib import Path
 
-from backprop_cli.autodiff.numbers import shown
 from backprop_cli.grading import pipeline
+from backprop_cli.grading.results import SolvedKey
 from backprop_cli.render.keyfile import answers_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,12 +78,17 @@ def right_answers(name: str) -> tuple:
         solved = pipeline.solve(path)
     finally:
         path.unlink()
-    return tuple((str(k), shown(v)) for k, v in solved.values)
+    return tuple((s.label, s.value) for s in solved.keys)
+
+
+def solved_keys(answers) -> list[SolvedKey]:
+    """(key, answer) pairs as the lines an answers file is written from."""
+    return [SolvedKey(key, value) for key, value in answers]
 
 
 def filled(name: str, answers, text: str | None = None) -> str:
     """An exercise file with an ``answers:`` block added at the end."""
-    body = "".join("  " + line + "\n" for line in answers_yaml(list(answers)).splitlines())
+    body = "".join("  " + line + "\n" for line in answers_yaml(solved_keys(answers)).splitlines())
     text = key_text(name) if text is None else text
     return text.rstrip("\n") + "\nanswers:\n" + body
 
@@ -120,7 +125,7 @@ def make_class(folder: Path) -> Path:
     linear = replaced(right_answers("linear-model"), BEN_WRONG_KEY, "2")  # -2 expected: a sign mistake
     (ben / "linear-model.yaml").write_text(filled("linear-model", linear))
     sigmoid = replaced(right_answers("sigmoid-chain"), "a1", "1/")
-    (ben / "sigmoid-answers.yaml").write_text(answers_yaml(sigmoid, "sigmoid-chain"))
+    (ben / "sigmoid-answers.yaml").write_text(answers_yaml(solved_keys(sigmoid), "sigmoid-chain"))
     vector = replaced(right_answers("vector-sum"), "dloss/dW", [["1", "1"], ["1", "5"]])
     (ben / "vector-sum.yaml").write_text(filled("vector-sum", vector))
     hidden = replaced(right_answers("linear-hidden"), "dloss/dw", "2")

@@ -373,9 +373,12 @@ def test_update_sign(tmp_path):
     ex = check(tmp_path, data, {"w@1": text(wrong[1]), "w@2": text(wrong[2]),
                                 "loss@1": text((x * wrong[1] - y) ** 2)})
     assert item(ex, "w@1")["expected"] == text(right[1])
-    for key in ("w@1", "w@2", "loss@1"):
+    for key in ("w@1", "w@2"):
         it = assert_diagnosed(ex, key, "update-sign")
         assert "subtract" in it["feedback"]
+    # loss@1 is computed right from the student's own w@1: the mistake is upstream (SPEC:
+    # carried-forward, training keys included, comes before update-sign)
+    assert_diagnosed(ex, "loss@1", "carried-forward", "w@1")
 
 
 def test_update_sign_feedback_names_the_parameter(tmp_path):

@@ -22,7 +22,7 @@ import difflib
 from dataclasses import dataclass
 
 from backprop_cli.authoring.findings import Code, Finding, error
-from backprop_cli.autodiff.numbers import exact_text, shown
+from backprop_cli.autodiff.numbers import shown
 from backprop_cli.exercise.asks import Form, answer_label
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import read_text, where_in, where_of
@@ -170,10 +170,11 @@ def solved_answers(exercise: Exercise, at: YNode, solution: Solution | None = No
     items = []
     for ask in exercise.asks:
         if ask.form is Form.FORMULA:
-            value = exact_text(formula.symbolic(exercise, ask.key))
+            value, _ = formula.formula_text(exercise, ask.key)  # None: the language cannot write it
         else:
             value = shown(solution.expected(ask.key))
-        items.append((_scalar(at, ask.answer_key), _node(at, value)))
+        if value is not None:
+            items.append((_scalar(at, ask.answer_key), _node(at, value)))
     return YMapping(at.location, at.source, items)
 
 

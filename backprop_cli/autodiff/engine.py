@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from backprop_cli.autodiff.op import OpError, Pulled
-from backprop_cli.autodiff.tensor import Value, add
+from backprop_cli.autodiff.tensor import Value, add, zeros_like
 from backprop_cli.source.errors import BackpropError, Where
 from backprop_cli.autodiff.graph import Graph, Node, Role, StepSource, build_graph
 from backprop_cli.source.limits import DEFAULT, Limits
@@ -96,9 +96,11 @@ class Backward:
         """The name of what is differentiated: the outside loss, or the target step."""
         return self.outside or self.target.name
 
-    def grad(self, node: Node) -> sp.Expr:
-        """d(of)/d(node); zero when the target does not depend on the node."""
-        return self.grads.get(node, sp.Integer(0))
+    def grad(self, node: Node) -> Value:
+        """d(of)/d(node); zero, in the node's shape, when the target does not depend on it."""
+        if node in self.grads:
+            return self.grads[node]
+        return zeros_like(self.values[node])
 
 
 class Rules:
@@ -122,13 +124,15 @@ EXACT = Rules()
 
 
 def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Integer(1),
-             outside: str | None = None, rules: Rules = EXACT) -> Backward:
-    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on."""
+             outside: str | None = None, rules: Rules = EXACT, only: Node | None = None) -> Backward:
+    """Gradients of ``target`` (seeded with ``seed``) for every node it depends on; with
+    ``only``, just the nodes on the paths from ``only`` up to the target (enough for the
+    gradient at ``only``, which is all a replayed mistake asks for)."""
     result = Backward(graph, target, seed, outside, values)
     grads = result.grads
     terms: dict[Node, list[Term]] = {}
     grads[target] = seed
-    order = graph.ancestors(target)
+    order = graph.ancestors(target) if only is None else graph.between(target, only)
     above = set(order)
     # A given's gradient is final once its last consumer is done: say it there, next to
     # the step that uses it, rather than at the very end of the pass.
@@ -142,7 +146,7 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
             continue
         args = [values[i] for i in node.inputs]
         for slot, inp in enumerate(node.inputs):
-            if inp.role is Role.CONST:
+            if inp.role is Role.CONST or inp not in above:
                 continue
             try:
                 value, local = rules.pull(node, slot, grads[node], args, values[node])

@@ -41,6 +41,7 @@ class Node:
     step: str | None = None  # the step a STEP or PART node belongs to
     index: int = -1  # position in the graph's topological order
     params: dict = field(default_factory=dict)  # conv2d's stride and padding
+    _locals: dict = field(default_factory=dict, repr=False)  # local_symbolic, by slot
 
     @property
     def label(self) -> str:
@@ -64,7 +65,9 @@ class Node:
 
     def local_symbolic(self, slot: int) -> sp.Expr | None:
         """d(self)/d(input ``slot``) over the inputs' names (``w`` for x*w); None for tensor ops."""
-        return self.op.local_symbolic(slot, [i.symbol for i in self.inputs], self.symbol)
+        if slot not in self._locals:
+            self._locals[slot] = self.op.local_symbolic(slot, [i.symbol for i in self.inputs], self.symbol)
+        return self._locals[slot]
 
     def __repr__(self) -> str:
         return f"Node({self.name!r})"

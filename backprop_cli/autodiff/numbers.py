@@ -19,6 +19,7 @@ SHORT = 60  # an exact form longer than this is shown in decimal
 DIGITS = 15  # significant digits of the decimal form
 _CHECK_DIGITS = 60  # working precision for deciding exact equality of irrational values
 _DEEP_DIGITS = 1000  # the second look, for short forms that agree to 40 digits
+_MEMO_LIMIT = 1 << 18  # entries a memo holds before it starts afresh (a long-lived grading worker)
 
 
 class _Printer(StrPrinter):
@@ -48,9 +49,21 @@ _PRINTER = _Printer({"order": "none"})
 
 
 def exact_text(value: sp.Expr) -> str:
+    """The value in the exercise language.
+
+    SymPy's printer multiplies coefficients back in as it prints (``-2*x``
+    from a coefficient and a term); with evaluation on, each product asks
+    SymPy's assumptions about the term, which evaluates a nested exact form
+    numerically as a tree.  Printing with evaluation off gives the same text
+    without those questions.
+    """
     if value.is_Rational and max(abs(value.p), value.q).bit_length() > 12000:
         return decimal_text(value)  # past what int -> str allows (and what anyone reads)
-    return _PRINTER.doprint(value)
+    try:
+        with sp.evaluate(False):
+            return _PRINTER.doprint(value)
+    except TypeError:  # a comparison the printer makes that stays unevaluated (-oo < 0)
+        return _PRINTER.doprint(value)
 
 
 def is_short(value: sp.Expr, limit: int = SHORT) -> bool:
@@ -65,6 +78,36 @@ def is_short(value: sp.Expr, limit: int = SHORT) -> bool:
         if count > limit:
             return False
     return True
+
+
+_NAMED = {sp.exp: 3, sp.log: 3, sp.sin: 3, sp.cos: 3, sp.tan: 3, sp.tanh: 4, sp.Abs: 3, sp.Max: 3, sp.Min: 3}
+
+
+def prints_longer(value: sp.Expr, limit: int) -> bool:
+    """Whether :func:`exact_text` of the value is certainly longer than ``limit`` characters,
+    decided without printing: a lower bound on the length, counted over the tree until it
+    passes ``limit`` (or the tree passes 4 * limit nodes, which never print that short)."""
+    chars = nodes = 0
+    stack = [value]
+    while stack:
+        e = stack.pop()
+        nodes += 1
+        if e.is_Integer:
+            chars += len(str(abs(e.p))) if abs(e.p) != 1 else 0  # 1 and -1 may print as nothing
+        elif e.is_Rational:
+            chars += len(str(e.q)) + (len(str(abs(e.p))) if abs(e.p) != 1 else 0)
+        elif e.is_Symbol:
+            chars += len(e.name)
+        elif e.is_Add:
+            chars += 3 * (len(e.args) - 1)  # ' + ' or ' - ' between terms
+        elif e.is_Mul:
+            chars += max(0, len(e.args) - 2)  # '*' or '/' between factors, a coefficient aside
+        elif e.is_Function:
+            chars += 2 + _NAMED.get(e.func, 0)  # the parentheses, and the name when known
+        if chars > limit or nodes > 4 * limit:
+            return True
+        stack.extend(e.args)
+    return False
 
 
 def decimal_text(value: sp.Expr, digits: int = DIGITS) -> str:
@@ -86,7 +129,31 @@ def shown(value):
     return decimal_text(value)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+def identity_cache(fn):
+    """Memoize a function of one SymPy value by the value's identity, not its equality.
+
+    The exact values of a network share subexpressions, so a walk that
+    remembers each one it has seen is a walk of the DAG.  The memo is keyed
+    by identity: two equal values built separately (a solve, then a grading
+    of the same exercise) would be compared by SymPy's ``==``, which walks
+    both as trees, exponentially in their depth.
+    """
+    memo: dict[int, tuple] = {}
+
+    @functools.wraps(fn)
+    def cached(value):
+        hit = memo.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        out = fn(value)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[id(value)] = (value, out)  # the value is kept, so its id is not reused
+        return out
+    return cached
+
+
+@identity_cache
 def is_numeric(value: sp.Basic) -> bool:
     """No symbols inside: a number, however long its exact form.
 
@@ -97,6 +164,17 @@ def is_numeric(value: sp.Basic) -> bool:
     if value.is_Symbol:
         return False
     return value.is_Atom or all(is_numeric(a) for a in value.args)
+
+
+@identity_cache
+def nesting(value: sp.Basic) -> int:
+    """How deeply function applications (exp, log, tanh, max, ...) nest inside: 0 for a flat
+    combination of rationals, roots and constants, 1 for exp(2)/(1 + exp(-1)), 2 for
+    exp(-1/(1 + exp(-1))).  A walk of the DAG, as :func:`is_numeric`."""
+    if value.is_Atom:
+        return 0
+    inner = max((nesting(a) for a in value.args), default=0)
+    return inner + 1 if value.is_Function else inner
 
 
 def sign_of(value: sp.Expr) -> int:
@@ -118,28 +196,42 @@ _MPMATH = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: m
            sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.Abs: abs, sp.sign: mpmath.sign}
 
 
+_MEMOS: dict[int, dict] = {}  # one memo per precision, shared by every call in a run
+
+
 def approx(value: sp.Expr, digits: int, at: dict | None = None) -> mpmath.mpf:
     """A real number to about ``digits`` digits, evaluating shared subexpressions once.
 
     The exact values of a network share subexpressions (each activation
     appears in every later layer).  SymPy's evalf walks them as a tree, again
     and again; this walks the DAG with a memo, at a working precision with
-    margin to spare for cancellation.  ``at`` gives symbols their values
-    (an expression over symbols, evaluated at a point).
+    margin to spare for cancellation.  The memo is kept for the run, one per
+    precision, so printing every entry of a network's gradients walks the
+    shared values once, not once per entry.  ``at`` gives symbols their values
+    (an expression over symbols, evaluated at a point); such a call has a memo
+    of its own, since its values hold only at that point.
     """
-    memo: dict = {}
+    if at:
+        memo: dict = {}
+    else:
+        memo = _MEMOS.setdefault(digits, {})
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
     with mpmath.workdps(digits + 30):
         for symbol, number in (at or {}).items():
-            memo[symbol] = _approx(number, {})
+            memo[symbol] = _approx(number, {})  # by equality: a symbol is one atom, cheap to compare
         return +_approx(value, memo)
 
 
 def _approx(e: sp.Expr, memo: dict):
-    if e in memo:
+    hit = memo.get(id(e))  # by identity, as identity_cache and for the same reason
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    if e.is_Symbol and e in memo:
         return memo[e]
     if e.is_Rational:
         out = mpmath.mpf(e.p) / e.q
-    elif e.is_Float:  # finite differences run the forward rules on floats
+    elif e.is_Float:  # floats: replayed mistakes, and finite differences
         out = mpmath.mpf(e._mpf_)
     elif e.is_Add:
         out = mpmath.fsum(_approx(a, memo) for a in e.args)
@@ -165,7 +257,7 @@ def _approx(e: sp.Expr, memo: dict):
         if not x.is_Float:
             raise ValueError(f"not a real number: {e}")
         out = mpmath.mpf(x._mpf_)
-    memo[e] = out
+    memo[id(e)] = (e, out)
     return out
 
 

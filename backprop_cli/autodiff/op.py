@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 
 import sympy as sp
 
+from backprop_cli.autodiff.numbers import identity_cache
 from backprop_cli.autodiff.tensor import Value
 from backprop_cli.source.limits import DEFAULT, Limits
 
@@ -79,10 +80,24 @@ def as_expr(x) -> sp.Expr:
     return x if isinstance(x, sp.Basic) else sp.Integer(x)
 
 
+_INFINITE = "the result is infinite or undefined"
+_COMPLEX = "the result is not a real number"
+
+
 def bad_value(value: sp.Expr) -> str | None:
     """Why a computed number is unusable (infinite, undefined or complex), or None."""
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        return "the result is infinite or undefined"
-    if value.has(sp.I):
-        return "the result is not a real number"
-    return None
+    if value.is_Rational:
+        return None
+    return _unusable(value)
+
+
+@identity_cache
+def _unusable(value: sp.Basic) -> str | None:
+    """bad_value, walking shared subexpressions once (SymPy's ``has`` walks them as a tree,
+    which takes seconds on the values of a trained network)."""
+    if value.is_Atom:
+        if value in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return _INFINITE
+        return _COMPLEX if value is sp.I else None
+    found = [_unusable(a) for a in value.args]
+    return _INFINITE if _INFINITE in found else _COMPLEX if _COMPLEX in found else None

@@ -27,7 +27,7 @@ from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
 from backprop_cli.autodiff.op import Op, OpError, Pulled, as_expr, bad_value
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.autodiff.numbers import is_numeric, sign_of
-from backprop_cli.autodiff.tensor import (Value, broadcast_shape, elementwise, entries, exact_arithmetic,
+from backprop_cli.autodiff.tensor import (Value, broadcast_shape, call, elementwise, entries, exact_arithmetic,
                                           fold, is_tensor, shape, shape_text, source_index, unbroadcast)
 
 Local = Callable[..., sp.Expr]
@@ -194,7 +194,7 @@ def _pow_domain(a, b):
 
 
 def _tan_domain(z):
-    if _numeric(z) and sign_of(cos(z)) == 0:
+    if _numeric(z) and sign_of(call(cos, z)) == 0:
         return f"tan is undefined at {z} (cos is 0 there)"
     return None
 
@@ -214,7 +214,7 @@ MUL = _binary("mul", "{0}*{1}", lambda a, b: a * b, lambda a, b, out: b, lambda 
 DIV = _binary("div", "{0}/{1}", lambda a, b: a / b,
               lambda a, b, out: 1 / b, lambda a, b, out: -a / b**2, _div_domain)
 POW = _binary("pow", "{0}**{1}", lambda a, b: a**b,
-              lambda a, b, out: b * a ** (b - 1), lambda a, b, out: out * log(a), _pow_domain)
+              lambda a, b, out: b * a ** (b - 1), lambda a, b, out: out * call(log, a), _pow_domain)
 # Ties split the gradient evenly, so the two partials still add up to 1.
 MAX = _binary("max", "max({0}, {1})", _max,
               lambda a, b, out: _step(a - b, sp.S.Half), lambda a, b, out: _step(b - a, sp.S.Half))
@@ -224,15 +224,15 @@ MIN = _binary("min", "min({0}, {1})", _min,
 #             name        forward                       d out / d z
 NEG = ElementwiseOp("neg", "-{0}", lambda z: -z, (lambda z, out: -1,))
 IDENTITY = ElementwiseOp("identity", "{0}", lambda z: z, (lambda z, out: 1,))
-EXP = _unary("exp", lambda z: exp(z), lambda z, out: out)
-LOG = _unary("log", lambda z: log(z), lambda z, out: 1 / z, _positive("log"))
-SQRT = _unary("sqrt", lambda z: sqrt(z), lambda z, out: 1 / (2 * out), _sqrt_domain)
-SIN = _unary("sin", lambda z: sin(z), lambda z, out: cos(z))
-COS = _unary("cos", lambda z: cos(z), lambda z, out: -sin(z))
-TAN = _unary("tan", lambda z: tan(z), lambda z, out: 1 + out**2, _tan_domain)
-TANH = _unary("tanh", lambda z: tanh(z), lambda z, out: 1 - out**2)
-SIGMOID = _unary("sigmoid", lambda z: 1 / (1 + exp(-z)), lambda z, out: out * (1 - out))
+EXP = _unary("exp", lambda z: call(exp, z), lambda z, out: out)
+LOG = _unary("log", lambda z: call(log, z), lambda z, out: 1 / z, _positive("log"))
+SQRT = _unary("sqrt", lambda z: call(sqrt, z), lambda z, out: 1 / (2 * out), _sqrt_domain)
+SIN = _unary("sin", lambda z: call(sin, z), lambda z, out: call(cos, z))
+COS = _unary("cos", lambda z: call(cos, z), lambda z, out: -call(sin, z))
+TAN = _unary("tan", lambda z: call(tan, z), lambda z, out: 1 + out**2, _tan_domain)
+TANH = _unary("tanh", lambda z: call(tanh, z), lambda z, out: 1 - out**2)
+SIGMOID = _unary("sigmoid", lambda z: 1 / (1 + call(exp, -z)), lambda z, out: out * (1 - out))
 RELU = _unary("relu", lambda z: _max(z, sp.Integer(0)), lambda z, out: _step(z, 0))  # relu'(0) = 0
 ABS = _unary("abs", _abs, lambda z, out: _sign(z))  # abs'(0) = sign(0) = 0
-SOFTPLUS = _unary("softplus", lambda z: log(1 + exp(z)), lambda z, out: 1 / (1 + exp(-z)))
+SOFTPLUS = _unary("softplus", lambda z: call(log, 1 + call(exp, z)), lambda z, out: 1 / (1 + call(exp, -z)))
 

@@ -13,8 +13,9 @@ from typing import Callable, Union
 
 import numpy as np
 import sympy as sp
+from sympy.core.parameters import global_parameters
 
-from backprop_cli.autodiff.numbers import is_numeric, is_short
+from backprop_cli.autodiff.numbers import approx, is_numeric, is_short, nesting
 
 Tensor = np.ndarray
 Value = Union[sp.Expr, Tensor]
@@ -46,6 +47,35 @@ def filled(s: Shape, entry: sp.Expr) -> Tensor:
     out = np.empty(s, dtype=object)
     out.fill(entry)
     return out
+
+
+def zeros_like(value: Value) -> Value:
+    """0 in the shape of ``value``: a scalar 0, or a tensor of zeros."""
+    return filled(value.shape, sp.Integer(0)) if is_tensor(value) else sp.Integer(0)
+
+
+NUMERIC_DIGITS = 25
+
+
+def numeric(value: Value) -> Value:
+    """The value with every irrational entry as a 25-digit float; rationals stay exact.
+
+    Arithmetic on floats costs the same however deeply an exact value nests,
+    so a computation that only needs to be nearly right (is this replayed
+    mistake the student's answer?) is first done on these.
+    """
+    if is_tensor(value):
+        out = np.empty(value.shape, dtype=object)
+        for index in np.ndindex(*value.shape):
+            out[index] = _numeric_entry(value[index])
+        return out
+    return _numeric_entry(value)
+
+
+def _numeric_entry(e):
+    if not isinstance(e, sp.Basic) or e.is_Rational or e.is_Float or not is_numeric(e):
+        return e
+    return sp.Float(approx(e, NUMERIC_DIGITS), NUMERIC_DIGITS)
 
 
 def entries(value: Value):
@@ -89,11 +119,12 @@ def summed_axes(small: Shape, big: Shape) -> tuple[int, ...]:
 
 def _long_exact(values) -> bool:
     """Some value is a long exact number: an irrational whose form has grown past a few dozen
-    operations (short ones, such as 1/(1 + exp(-2)), are cheap and print better simplified)."""
+    operations, or nests a closed form inside another (exp of something holding an exp).
+    Short, flat ones such as 1/(1 + exp(-2)) are cheap and print better simplified."""
     for value in values:
         for entry in (value.flat if is_tensor(value) else (value,)):
-            if isinstance(entry, sp.Basic) and not entry.is_Rational \
-                    and not is_short(entry, INERT_AFTER) and is_numeric(entry):
+            if isinstance(entry, sp.Basic) and not entry.is_Number and is_numeric(entry) \
+                    and (nesting(entry) > 2 or not is_short(entry, INERT_AFTER)):
                 return True
     return False
 
@@ -116,6 +147,41 @@ def exact_arithmetic(*values: Value):
             yield
     else:
         yield
+
+
+_ODD = (sp.sin, sp.tan, sp.tanh)  # f(-z) = -f(z)
+_EVEN = (sp.cos,)  # f(-z) = f(z)
+
+
+def call(fn, z: sp.Expr) -> sp.Expr:
+    """``fn(z)`` for one of SymPy's functions (exp, log, sqrt, tanh, ...), exactly.
+
+    SymPy evaluates a function as it builds it: exp(z) asks whether z is a
+    multiple of i*pi or holds a logarithm, tanh(z) whether z is zero, and each
+    question is decided by evaluating z numerically as a tree.  When z itself
+    holds a closed form (exp of a tanh of a sigmoid ...), every level of
+    nesting multiplies that cost: seconds by the tenth step of a chain.  Such
+    an argument gets only the rewrites that change what is printed (a sign
+    taken out of an odd function, exp of a logarithm, log of an exp) and the
+    function is otherwise built inert, just as exact; a flat argument (a
+    rational, pi/2, sqrt(2)) and a symbolic one keep SymPy's evaluation, so
+    sin(pi/2) is still 1.
+    """
+    if not isinstance(z, sp.Basic) or z.is_Number or not is_numeric(z) or nesting(z) == 0:
+        return fn(z)
+    if (fn in _ODD or fn in _EVEN) and global_parameters.evaluate and z.could_extract_minus_sign():
+        minus = -z
+        if not minus.could_extract_minus_sign():
+            return -call(fn, minus) if fn in _ODD else call(fn, minus)
+    if fn is sp.exp:
+        coefficient, term = z.as_coeff_Mul()
+        if isinstance(term, sp.log):
+            return term.args[0] ** coefficient
+    if fn is sp.log and isinstance(z, sp.exp):
+        return z.args[0]
+    if fn is sp.sqrt:
+        return sp.Pow(z, sp.S.Half, evaluate=False)
+    return fn(z, evaluate=False)
 
 
 def fold(value: Value) -> Value:

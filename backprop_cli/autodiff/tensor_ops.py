@@ -17,8 +17,8 @@ import sympy as sp
 
 from backprop_cli.autodiff.op import Op, OpError, Pulled
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.autodiff.tensor import (Tensor, Value, entries, exact_arithmetic, filled, fold, is_tensor,
-                                 shape_text)
+from backprop_cli.autodiff.tensor import (Tensor, Value, call, entries, exact_arithmetic, filled, fold,
+                                          is_tensor, shape_text)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
@@ -72,7 +72,7 @@ def _softmax(v):
     v = _tensor(v, "softmax")
     if 1 not in v.shape:
         raise OpError(f"softmax needs a vector (n x 1 or 1 x n), but this is {shape_text(v.shape)}")
-    e = np.vectorize(sp.exp, otypes=[object])(v)
+    e = np.vectorize(lambda z: call(sp.exp, z), otypes=[object])(v)
     return e / sp.Add(*e.flat)
 
 

@@ -25,7 +25,7 @@ import sympy as sp
 
 from backprop_cli.autodiff.engine import Values, backward, forward
 from backprop_cli.autodiff.graph import Graph, Node
-from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor
+from backprop_cli.autodiff.tensor import Value, elementwise, zeros_like
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,22 @@ class State:
         return self.given[name] if name in self.given else self.values[graph.by_name[name]]
 
 
-def _zeros_like(value: Value) -> Value:
-    return filled(value.shape, sp.Integer(0)) if is_tensor(value) else sp.Integer(0)
+Fixed = dict[tuple[str, int], Value]  # (parameter, state) -> a value taken instead of computing it
 
 
 def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value, training: Training,
-                 direction: int = -1) -> list[State]:
-    """States 0..steps.  ``direction=+1`` replays the classic mistake of adding the gradient."""
+                 direction: int = -1, params: Fixed | None = None, grads: Fixed | None = None) -> list[State]:
+    """States 0..steps.  ``direction=+1`` replays the classic mistake of adding the gradient.
+
+    ``params`` pins a parameter's value in some state and ``grads`` its gradient there
+    (a student's own ``w@1`` or ``dloss/dw``), so that later states are computed from them.
+    """
+    params, grads = params or {}, grads or {}
     states = []
     current = dict(given)
-    memory: dict[str, list[Value]] = {p: [_zeros_like(given[p]), _zeros_like(given[p])] for p in training.params}
+    memory: dict[str, list[Value]] = {p: [zeros_like(given[p]), zeros_like(given[p])] for p in training.params}
     for t in range(training.steps + 1):
+        current.update({p: params[p, t] for p in training.params if (p, t) in params})
         values = forward(graph, current)
         state = State(dict(current), values)
         states.append(state)
@@ -74,7 +79,8 @@ def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value,
             break
         run = backward(graph, values, loss, seed)
         for name in training.params:
-            g = run.grad(graph.by_name[name])
+            g = grads.get((name, t))
+            g = run.grad(graph.by_name[name]) if g is None else g
             state.grads[name] = g
             update = OPTIMIZERS[training.optimizer](training, g, memory[name], t + 1)
             state.memory[name] = tuple(memory[name])

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 import click
 
-from backprop_cli.cli.common import (EXIT_UNUSABLE, color_option, debug_enabled, friendly_errors,
-                                     print_problems)
+from backprop_cli.cli.common import color_option, debug_enabled, friendly_errors, print_problems
 
 FORMATS = ["text", "json", "junit", "gradescope", "classroom", "github", "markdown", "html"]
 TRACED = ("text", "markdown", "gradescope", "html")  # the formats that show the way to a right answer
@@ -106,9 +105,9 @@ def _grade(o: _Run) -> int:
         if o.answers_path is not None:
             try:
                 answers = pipeline.load_answers(o.answers_path)
-            except BackpropError as err:
+            except BackpropError as err:  # said here; each exercise is reported ungraded, its points counted
                 print_problems(err.problems)
-                return EXIT_UNUSABLE
+                answers = pipeline.Answers.unreadable(o.answers_path)
         run = pipeline.check(list(o.files), answers, o.limits, pictures=o.fmt == "html", salt=o.salt,
                              traces=traces, detail=detail)
     if debug_enabled() and run.crashes:

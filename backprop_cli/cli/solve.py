@@ -22,16 +22,14 @@ def solve(file: str, every: bool, fmt: str) -> None:
     the exercise's tolerance.  The YAML output is an answers file:
     `backprop check FILE --answers key.yaml` reads it back.
     """
-    from backprop_cli.autodiff.numbers import shown
     from backprop_cli.grading import pipeline
 
     solved = pipeline.solve(file, every)
-    pairs = [(str(key), shown(value)) for key, value in solved.values]
     if fmt == "json":
-        from backprop_cli.render.jsonout import dumps
+        from backprop_cli.render.jsonout import dumps, solved_document
 
-        click.echo(dumps(dict(pairs)))
+        click.echo(dumps(solved_document(solved.keys)))
     else:
         from backprop_cli.render.keyfile import answers_yaml
 
-        click.echo(answers_yaml(pairs, solved.exercise.id), nl=False)
+        click.echo(answers_yaml(solved.keys, solved.exercise.id), nl=False)

@@ -82,7 +82,7 @@ def read_asks(root: YMapping | None, graph: Graph, output: Node, outside: str | 
     default_partial = attempt(read_bool, section("partial"), "partial") if section("partial") else False
     node = section("ask")
     if node is None:
-        entries = _default_entries(graph, output, where or where_of(root))
+        entries = _default_entries(graph, output, outside, where or where_of(root))
     elif isinstance(node, YSequence) and node.oversized:
         raise BackpropError(node_problem(node, f"'ask' lists {node.oversized} keys; the limit is "
                                                f"{limits.max_tensor_entries}"))
@@ -133,9 +133,11 @@ def _points(node: YNode | None, limits: Limits) -> dict:
     return weights
 
 
-def _default_entries(graph: Graph, output: Node, where: Where) -> list[_Entry]:
-    """Without ``ask``: the output's value and d(output)/d(g) for every given g."""
-    keys = [output.name] + [f"d{output.name}/d{n.name}" for n in graph.nodes if n.role is Role.GIVEN]
+def _default_entries(graph: Graph, output: Node, outside: str | None, where: Where) -> list[_Entry]:
+    """Without ``ask``: the output's value and d(loss)/d(g) for every given g, the loss being
+    the outside loss of ``upstream`` when there is one, else the output itself."""
+    loss = outside or output.name
+    keys = [output.name] + [f"d{loss}/d{n.name}" for n in graph.nodes if n.role is Role.GIVEN]
     return [_Entry(k, where) for k in keys]
 
 

@@ -9,6 +9,7 @@ which are computed here so that a ``log(0)`` is an exercise error found by
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -24,9 +25,11 @@ from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream, Vi
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
                                            read_amount, refuse_long, scalar_of, where_of)
 from backprop_cli.exercise.variants import check_variant, read_template, template_problem
-from backprop_cli.source.errors import BackpropError
+from backprop_cli.source.files import read_file
+from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
-from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
+from backprop_cli.source.yamlsrc import (SYNTAX_ERROR, YMapping, YNode, YScalar, YSequence, is_missing, load_file,
+                                         load_text, node_problem)
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("backprop", "id", "title", "prompt", "given", "steps", "output", "ask", "answers",
@@ -81,6 +84,51 @@ def exercise_id(node: YNode | None, stem: str) -> str:
     if not _ID.fullmatch(text):
         raise BackpropError(node_problem(node, f"id '{text}' may only use a-z, 0-9, '_' and '-'"))
     return text
+
+
+_ANSWERS_BLOCK = re.compile(r"^answers[ \t]*:.*(?:\n(?:[ \t#].*|[ \t]*))*", re.MULTILINE)
+_LIST_ITEM = re.compile(r":\s+-\s")
+
+
+def exercise_part(path: str | os.PathLike, error: BackpropError, limits: Limits = DEFAULT,
+                  salt: str | None = None) -> tuple[Exercise, BackpropError] | None:
+    """When a file's YAML is broken inside its ``answers:`` block only, the exercise read
+    without that block (its asks and their points still count) and the error with a hint
+    for the student; None when the exercise part itself cannot be read."""
+    where = error.problems[0].location if error.problems else None
+    if where is None:  # not a place in the text (the file is missing, a pipe, too large, ...)
+        return None
+    try:  # regular files only, read once more: a pipe or device would block here
+        text = read_file(path, str(path), limits.max_file_bytes + 1).decode("utf-8")
+    except (BackpropError, OSError, ValueError):
+        return None
+    block = _ANSWERS_BLOCK.search(text)
+    if block is None:
+        return None
+    first = text.count("\n", 0, block.start()) + 1
+    last = first + block.group().count("\n")
+    if not first <= where.line <= last:
+        return None
+    blank = text[:block.start()] + "\n" * block.group().count("\n") + text[block.end():]
+    try:
+        exercise = exercise_from_tree(load_text(blank, str(path), limits), str(path), Path(path).stem,
+                                      limits, salt)
+    except BackpropError:
+        return None
+    return exercise, BackpropError([answer_hint(p) for p in error.problems])
+
+
+def answer_hint(problem: Problem) -> Problem:
+    """A YAML error in an answer, with what to change: '- 2' starts a list; other answers
+    that YAML cannot read are written in quotes."""
+    if problem.hint is not None or problem.location is None or not problem.message.startswith(SYNTAX_ERROR):
+        return problem
+    if problem.snippet is not None and _LIST_ITEM.search(problem.snippet):
+        hint = ("'- ' starts a YAML list: write the number without the space (-2), or put the answer "
+                "in quotes (\"- 2\")")
+    else:
+        hint = "put the answer in quotes (key: \"...\") so that YAML reads it as it is"
+    return dataclasses.replace(problem, hint=hint)
 
 
 class _Reader:

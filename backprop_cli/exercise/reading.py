@@ -8,7 +8,7 @@ Problems point at the file, line and column of the value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Collection
 
 import sympy as sp
@@ -68,6 +68,8 @@ class Number:
     text: str
     value: sp.Expr
     decimal: bool  # written with a decimal point or an exponent, so graded with a tolerance
+    tree: expr.Node | None = field(default=None, compare=False, repr=False)  # as parsed: a formula
+    # answer is evaluated again at other values of the givens
 
 
 def read_number(node: YNode, what: str, limits: Limits = DEFAULT,
@@ -109,7 +111,7 @@ def number_from_text(text: str, what: str, locate: Locate, limits: Limits = DEFA
     used = {n: v for n, v in names.items() if n in expr.names(tree)}
     value = evaluate(tree, used, locate(0, len(text)), limits)
     decimal = any(isinstance(n, expr.Num) and n.decimal for n in expr.walk(tree))
-    return Number(text.strip(), value, decimal)
+    return Number(text.strip(), value, decimal, tree)
 
 
 def constant(node: YNode, what: str, limits: Limits = DEFAULT) -> sp.Expr:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import SHORT, decimal_text, exact_text, is_integer, is_numeric, is_short
+from backprop_cli.autodiff.numbers import (SHORT, decimal_text, exact_text, is_integer, is_numeric, is_short,
+                                           prints_longer)
 from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
 
 DOT = " · "
@@ -33,9 +34,10 @@ def number(value: Value) -> str:
             return text
         return "≈ [" + ", ".join("[" + ", ".join(decimal_text(e, 6) for e in row) + "]"
                                  for row in value) + "]"
-    # Deep exact forms (a sigmoid network's) print pages long: count the tree before printing it.
-    text = exact_text(value) if is_short(value, 4 * SHORT) else None
-    return text if text is not None and len(text) <= SHORT else "≈ " + decimal_text(value, 10)
+    if prints_longer(value, SHORT):  # printing a long nested form whole only to measure it
+        return "≈ " + decimal_text(value, 10)  # can take longer than the backward pass
+    text = exact_text(value)
+    return text if len(text) <= SHORT else "≈ " + decimal_text(value, 10)
 
 
 def decimal_or_none(value: Value) -> str | None:

@@ -2,88 +2,55 @@
 
 Each rule re-runs the forward or backward pass with one mistake applied (a
 local derivative left out, a path not summed, the activation used for its
-derivative, ...) and yields the wrong value that mistake produces, with a
+derivative, ...) and gives the wrong value that mistake produces, with a
 sentence naming the step.  A wrong answer that equals one of them gets its
 code.  Nothing here lists wrong answers by hand: every candidate comes from
-the graph, so a new exercise is diagnosed with no extra work.
+the graph, so a new exercise is diagnosed with no extra work.  Candidates
+are recipes (:mod:`backprop_cli.grading.replay`), tried on floats first.
 
 Rules are tried in the SPEC's order of precedence, most specific first.
+Sentences speak in the exercise's own names (:mod:`backprop_cli.grading.wording`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Callable, Iterator
 
 import sympy as sp
 
 from backprop_cli.autodiff import ops, tensor_ops
-from backprop_cli.autodiff.engine import Rules, Values, backward, forward
+from backprop_cli.autodiff.engine import Values
 from backprop_cli.autodiff.graph import Node, Role
-from backprop_cli.autodiff.op import Pulled
 from backprop_cli.autodiff.ops import contribution
-from backprop_cli.autodiff.tensor import Value, elementwise, filled, is_tensor, shape
+from backprop_cli.autodiff.tensor import Value, elementwise, entries, filled, is_tensor, zeros_like
 from backprop_cli.autodiff.training import run_training
 from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
-from backprop_cli.explain.trace import written_definition
-from backprop_cli.grading import mistakes, wording
+from backprop_cli.grading import mistakes
+from backprop_cli.grading.carried import carried_forward
+from backprop_cli.grading.replay import Candidate, Mistake, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
+from backprop_cli.grading.wording import (derivative, local_words, said, source, step_words,
+                                          symbolic_words, written)
 from backprop_cli.source.errors import BackpropError
 
 ACTIVATIONS = (ops.SIGMOID, ops.RELU, ops.TANH)
 MAX_FORK = 6  # paths at one fork whose subsets are tried
 
 
-@dataclass(frozen=True)
-class Candidate:
-    code: str
-    value: Value
-    feedback: str
-
-
-@dataclass
-class StudentWork:
-    """The student's readable answers, by key, for carried-forward grading."""
-
-    values: dict[Key, Value]
-    wrong: set[Key] = field(default_factory=set)  # the keys graded incorrect
-
-
-class _Replay(Rules):
-    """The exact rules, but one classic mistake replayed at the edges it names."""
-
-    def __init__(self, mistake: Callable) -> None:
-        self.mistake = mistake  # (consumer, slot, g, args, out) -> the wrong contribution, or None
-
-    def pull(self, node, slot, g, args, out) -> Pulled:
-        wrong = self.mistake(node, slot, g, args, out)
-        return super().pull(node, slot, g, args, out) if wrong is None else Pulled(wrong, None)
-
-
-class _CarryForward(Rules):
-    """The exact rules, but the student's own gradient wherever they gave one."""
-
-    def __init__(self, known: dict[Node, Value]) -> None:
-        self.known = known
-
-    def settle(self, node, grad):
-        return self.known.get(node, grad)
-
-
 def candidates(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
-    """Wrong values that classic mistakes give for ``key``, most specific first."""
-    yield from _carried_forward(solution, key, work)
-    memo = solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key)))
-    yield from memo
+    """Recipes for the wrong values that classic mistakes give for ``key``, most specific first."""
+    yield from carried_forward(solution, key, work)
+    yield from solution.memo.setdefault(("candidates", key), _Memo(_replayed(solution, key)))
 
 
 class _Memo:
     """A generator's values, kept as they come, so that every student of a class shares them.
 
-    The mistakes replayed on the graph do not depend on a student's answers: each is
-    computed once per exercise (and only as far as some student's answer needs).
+    The mistakes replayed on the graph do not depend on a student's answers: each recipe is
+    made once per exercise (and only as far as some student's answer needs), and each keeps
+    the values it computes (:meth:`Candidate.value`).
     """
 
     def __init__(self, values: Iterator[Candidate]) -> None:
@@ -112,25 +79,27 @@ class _Memo:
 
 def _replayed(solution: Solution, key: Key) -> Iterator[Candidate]:
     """The candidates that depend only on the exercise, not on the student's other answers."""
-    expected = solution.expected(key)
     if isinstance(key, TrainKey):
         yield from _update_sign(solution, key)
     if isinstance(key, ValueKey):
-        yield from _named(solution, key, mistakes.value_mistakes(solution, key))
+        yield from _named(key, mistakes.value_mistakes(solution, key))
     if isinstance(key, GradKey):
-        yield from _transpose(expected, key)
-        yield from _named(solution, key, mistakes.gradient_mistakes(solution, key))
+        yield from _transpose(solution, key)
+        yield from _named(key, mistakes.gradient_mistakes(solution, key))
         yield from _missing_mean(solution, key)
         yield from _missing_upstream(solution, key)
         yield from _edge_mistakes(solution, key)
-    yield Candidate("sign", _negate(expected), _sign_feedback(solution, key))
+    yield Candidate("sign", lambda r: _negate(r.expected(key)), lambda: _sign_feedback(solution, key))
 
 
-def _named(solution: Solution, key: Key, found) -> Iterator[Candidate]:
-    """The mistakes of :mod:`~backprop_cli.grading.mistakes` as candidates."""
+def _named(key: Key, found) -> Iterator[Candidate]:
+    """The mistakes of :mod:`~backprop_cli.grading.mistakes` as recipes."""
     for mistake in found:
-        value = mistake.value if mistake.pull is None else _rerun(solution, key, mistake.pull)
-        yield Candidate(mistake.code, value, mistake.feedback)
+        if mistake.pull is not None:
+            make = _rerun(key, mistake.pull)
+        else:
+            make = (lambda r, m=mistake: m.forward(r.given, r.values))
+        yield Candidate(mistake.code, make, lambda m=mistake: m.feedback)
 
 
 # ------------------------------------------------------------------ helpers
@@ -141,29 +110,16 @@ def _negate(value: Value) -> Value:
 
 def _path_edges(solution: Solution, key: GradKey):
     """The (consumer, slot, input) edges on the paths from ``wrt`` up to the target."""
-    run = solution.backward(key.of)
     graph = solution.exercise.graph
-    path = graph.between(run.target, graph.by_name[key.wrt])
+    target = solution.exercise.seed(key.of)[0]
+    path = graph.between(target, graph.by_name[key.wrt])
     on_path = set(path)
-    return run, [(c, slot, inp) for c in path for slot, inp in enumerate(c.inputs)
-                 if inp in on_path and c is not graph.by_name[key.wrt]]
+    return [(c, slot, inp) for c in path for slot, inp in enumerate(c.inputs)
+            if inp in on_path and c is not graph.by_name[key.wrt]]
 
 
-def _rerun(solution: Solution, key: GradKey, mistake) -> Value:
-    run = solution.backward(key.of)
-    ex = solution.exercise
-    again = backward(ex.graph, ex.values, run.target, run.seed, run.outside, _Replay(mistake))
-    return again.grad(ex.graph.by_name[key.wrt])
-
-
-def _written(node: Node) -> str:
-    """The name the author wrote: a step, or for an intermediate the step it is part of."""
-    return f"step {node.step}" if node.role is Role.PART else node.name
-
-
-def _local(consumer: Node, slot: int, values: Values) -> Value:
-    """The value of d(consumer)/d(input ``slot``), entry by entry."""
-    return consumer.op.local(slot, [values[i] for i in consumer.inputs], values[consumer])
+def _rerun(key: GradKey, mistake) -> Callable[[Replay], Value]:
+    return lambda replay: replay.grad(key, Mistake(mistake))
 
 
 def _replace_local(target_edge, new_local: Callable) -> Callable:
@@ -175,140 +131,106 @@ def _replace_local(target_edge, new_local: Callable) -> Callable:
     return mistake
 
 
+def _is_unit(consumer: Node, slot: int, values: Values) -> bool:
+    """The local derivative is 1 or -1 at every entry: leaving it out is no mistake of its
+    own (a left-out -1 is a sign error, and said so)."""
+    symbolic = consumer.local_symbolic(slot)
+    if symbolic.is_Number:
+        return abs(symbolic) == 1
+    if symbolic.is_Symbol:
+        other = next((i for i in consumer.inputs if i.symbol == symbolic), None)
+        if other is not None:
+            return all(e.is_Rational and abs(e) == 1 for e in entries(values[other]))
+    return False
+
+
 # ------------------------------------------------------------------ the rules
-
-def _carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator[Candidate]:
-    """Right, if the student's own earlier answers are taken as given."""
-    ex = solution.exercise
-    graph = ex.graph
-    if isinstance(key, TrainKey):
-        return
-    if isinstance(key, ValueKey):
-        node = graph.by_name[key.name]
-    else:
-        node = solution.backward(key.of).target
-    above = set(graph.ancestors(node))
-    known_values = {graph.by_name[k.name]: v for k, v in work.values.items()
-                    if isinstance(k, ValueKey) and graph.by_name[k.name] in above
-                    and graph.by_name[k.name] is not node
-                    and graph.by_name[k.name].role is not Role.GIVEN}
-    wrong = [k for k in work.values if k in work.wrong]
-    if not wrong:
-        return
-    values = _forward_with(ex, known_values)
-    if values is None:
-        return
-    if isinstance(key, ValueKey):
-        used = [k for k in wrong if isinstance(k, ValueKey) and graph.by_name[k.name] in known_values]
-        if used:
-            yield Candidate("carried-forward", values[node], _carry_words(used, work, solution))
-        return
-    run = solution.backward(key.of)
-    wrt = graph.by_name[key.wrt]
-    between = set(graph.between(run.target, wrt)) - {wrt, run.target}
-    known_grads = {graph.by_name[k.wrt]: v for k, v in work.values.items()
-                   if isinstance(k, GradKey) and k.of == key.of and graph.by_name[k.wrt] in between}
-    used = [k for k in wrong if (isinstance(k, ValueKey) and graph.by_name[k.name] in known_values)
-            or (isinstance(k, GradKey) and k.of == key.of and graph.by_name[k.wrt] in known_grads)]
-    if not used:
-        return
-    again = backward(graph, values, run.target, run.seed, run.outside, _CarryForward(known_grads))
-    yield Candidate("carried-forward", again.grad(wrt), _carry_words(used, work, solution))
-
-
-def _forward_with(ex, known: dict[Node, Value]) -> Values | None:
-    """The forward pass with some step values replaced by the student's."""
-    try:
-        return forward(ex.graph, ex.given, fixed=known)
-    except BackpropError:
-        return None  # the student's values leave the domain: no carried-forward value
-
-
-def _carry_words(used: list[Key], work: StudentWork, solution: Solution) -> str:
-    first = used[0]
-    return (f"this is right if your earlier answer {first} = {number(work.values[first])} is taken "
-            f"as given (it should be {number(solution.expected(first))}): the mistake is in {first}")
-
 
 def _update_sign(solution: Solution, key: TrainKey) -> Iterator[Candidate]:
     ex = solution.exercise
-    if "ascent" not in solution.memo:  # one wrong-way run serves every training key
-        solution.memo["ascent"] = run_training(ex.graph, ex.given, *solution.training_target(),
-                                               ex.training, direction=+1)
-    value = solution.memo["ascent"][key.step].value(key.name, ex.graph)
+
+    def make(replay: Replay) -> Value:
+        states = solution.memo.get(("ascent", replay.exact))  # one wrong-way run serves every key
+        if states is None:
+            target, seed, _ = ex.seed(solution.loss_name, replay.values)
+            states = run_training(ex.graph, replay.given, target, seed, ex.training, direction=+1)
+            solution.memo["ascent", replay.exact] = states
+        return states[key.step].value(key.name, ex.graph)
     loss = solution.loss_name
     param = key.name if key.name in ex.training.params else ex.training.params[0]
-    yield Candidate("update-sign", value,
-                    f"your update adds the gradient; gradient descent subtracts it: "
-                    f"{param} <- {param} - rate * d{loss}/d{param}")
+    yield Candidate("update-sign", make,
+                    lambda: f"your update adds the gradient; gradient descent subtracts it: "
+                            f"{param} <- {param} - rate * d{loss}/d{param}")
 
 
-def _transpose(expected: Value, key: GradKey) -> Iterator[Candidate]:
+def _transpose(solution: Solution, key: GradKey) -> Iterator[Candidate]:
+    expected = solution.expected(key)
     if is_tensor(expected) and expected.shape != (1, 1):
-        yield Candidate("transpose", expected.T.copy(),
-                        f"your answer is the transpose of the right one: {key} has the shape of "
-                        f"{key.wrt} ({expected.shape[0]}x{expected.shape[1]})")
+        yield Candidate("transpose", lambda r: r.expected(key).T.copy(),
+                        lambda: f"your answer is the transpose of the right one: {key} has the shape "
+                                f"of {key.wrt} ({expected.shape[0]}x{expected.shape[1]})")
 
 
 def _missing_mean(solution: Solution, key: GradKey) -> Iterator[Candidate]:
-    run, edges = _path_edges(solution, key)
-    expected = solution.expected(key)
+    edges = _path_edges(solution, key)
     for consumer in dict.fromkeys(c for c, _, _ in edges):
         if consumer.op is tensor_ops.MEAN:
             n = solution.exercise.values[consumer.inputs[0]].size
-            words = f"the mean in step '{consumer.step}' is over {n} numbers, so its derivative is 1/{n}"
-            yield Candidate("missing-mean", elementwise(lambda e: e * n, expected),
-                            f"your answer is {n} times the right one: {words}")
-            yield Candidate("missing-mean", elementwise(lambda e: e / n, expected),
-                            f"your answer is 1/{n} of the right one: {words}, once")
+            words = f"{step_words(consumer)} takes the mean of {n} numbers, so its derivative is 1/{n}"
+            yield Candidate("missing-mean", lambda r: elementwise(lambda e: e * n, r.expected(key)),
+                            lambda w=words: f"your answer is {n} times the right one: {w}")
+            yield Candidate("missing-mean", lambda r: elementwise(lambda e: e / n, r.expected(key)),
+                            lambda w=words: f"your answer is 1/{n} of the right one: {w}, once")
 
 
 def _missing_upstream(solution: Solution, key: GradKey) -> Iterator[Candidate]:
-    up = solution.exercise.upstream
+    ex = solution.exercise
+    up = ex.upstream
     if up is None or key.of != up.name:
         return
-    ex = solution.exercise
     ones = filled(up.value.shape, sp.Integer(1)) if is_tensor(up.value) else sp.Integer(1)
-    again = backward(ex.graph, ex.values, ex.output, ones, up.name)
-    yield Candidate("missing-upstream", again.grad(ex.graph.by_name[key.wrt]),
-                    f"your answer leaves out the upstream gradient d{up.name}/d{ex.output.name} = "
-                    f"{number(up.value)} that the outside loss sends in")
+    yield Candidate("missing-upstream",
+                    lambda r: r.grad(key, seed=ones),
+                    lambda: f"your answer leaves out the upstream gradient d{up.name}/d{ex.output.name} = "
+                            f"{number(up.value)} that the outside loss sends in")
 
 
 def _edge_mistakes(solution: Solution, key: GradKey) -> Iterator[Candidate]:
     """activation-not-derivative, then missing-path, then missing-factor, edge by edge."""
-    run, edges = _path_edges(solution, key)
-    values, graph = run.values, solution.exercise.graph
+    edges = _path_edges(solution, key)
+    values = solution.exercise.values
     elementwise_edges = [(c, s, i) for c, s, i in edges if c.local_symbolic(s) is not None]
     for consumer, slot, inp in elementwise_edges:
         if consumer.op in ACTIVATIONS:
-            symbolic = consumer.local_symbolic(slot)
-            value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: out))
-            yield Candidate("activation-not-derivative", value,
-                            f"in step '{consumer.step}', your answer multiplies by the "
-                            f"{consumer.op.name} {wording.text(consumer)} itself, where its derivative "
-                            f"{wording.formula(symbolic, graph)} belongs")
-    yield from _missing_paths(solution, key, run, edges)
+            yield Candidate("activation-not-derivative",
+                            _rerun(key, _replace_local((consumer, slot), lambda args, out: out)),
+                            lambda c=consumer, s=slot, i=inp:
+                            f"in {step_words(c)}, your answer multiplies by the activation "
+                            f"{said(c)} = {source(c) or c.op.name + '(' + said(i) + ')'} itself, "
+                            f"where its derivative "
+                            f"{derivative(c, i)} = {symbolic_words(c, s)} belongs")
+    yield from _missing_paths(solution, key, edges)
     for consumer, slot, inp in elementwise_edges:
-        symbolic, local = consumer.local_symbolic(slot), _local(consumer, slot, values)
-        if symbolic == 1:  # leaving out a factor of 1 gives the right answer: nothing to name
+        if _is_unit(consumer, slot, values):
             continue
-        value = _rerun(solution, key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1)))
-        yield Candidate("missing-factor", value,
-                        f"your answer leaves out {wording.derivative(consumer, inp)}: "
-                        f"{wording.formula(symbolic, graph)}{wording.equals(symbolic, local)}")
+        yield Candidate("missing-factor",
+                        _rerun(key, _replace_local((consumer, slot), lambda args, out: sp.Integer(1))),
+                        lambda c=consumer, s=slot, i=inp:
+                        f"your answer leaves out {derivative(c, i)} = {local_words(c, s, values)}, "
+                        f"in {step_words(c)}")
+        symbolic = consumer.local_symbolic(slot)
         coefficient, _ = symbolic.as_coeff_Mul()
         if coefficient.is_Number and coefficient not in (1, -1) and symbolic != coefficient:
-            value = _rerun(solution, key, _replace_local(
+            yield Candidate("missing-factor", _rerun(key, _replace_local(
                 (consumer, slot),
                 lambda args, out, c=consumer, s=slot, k=coefficient: elementwise(
-                    lambda e: e / k, c.op.local(s, args, out))))
-            yield Candidate("missing-factor", value,
-                            f"your answer leaves out the factor {coefficient} of "
-                            f"{wording.derivative(consumer, inp)}, {wording.formula(symbolic, graph)}")
+                    lambda e: e / k, c.op.local(s, args, out)))),
+                lambda c=consumer, s=slot, i=inp, k=coefficient:
+                f"your answer leaves out the factor {k} of {derivative(c, i)} = "
+                f"{symbolic_words(c, s)}, in {step_words(c)}")
 
 
-def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Candidate]:
+def _missing_paths(solution: Solution, key: GradKey, edges) -> Iterator[Candidate]:
     by_input: dict[Node, list[tuple[Node, int]]] = {}
     for consumer, slot, inp in edges:
         by_input.setdefault(inp, []).append((consumer, slot))
@@ -320,26 +242,25 @@ def _missing_paths(solution: Solution, key: GradKey, run, edges) -> Iterator[Can
                 dropped = set(paths) - set(kept)
 
                 def mistake(consumer, slot, g, args, out, dropped=dropped):
-                    if (consumer, slot) in dropped:
-                        return filled(shape(args[slot]), sp.Integer(0)) if is_tensor(args[slot]) \
-                            else sp.Integer(0)
-                    return None
+                    return zeros_like(args[slot]) if (consumer, slot) in dropped else None
 
-                every = " and ".join(dict.fromkeys(_written(c) for c, _ in paths))
-                names = " and ".join(dict.fromkeys(_written(c) for c, _ in kept))
-                yield Candidate("missing-path", _rerun(solution, key, mistake),
-                                f"'{wording.text(fork)}' reaches {key.of} along {len(paths)} paths (into "
-                                f"{every}), but your answer only follows the one into {names}: "
-                                f"gradients add up where a value fans out")
+                every = " and ".join(dict.fromkeys(written(c) for c, _ in paths))
+                names = " and ".join(dict.fromkeys(written(c) for c, _ in kept))
+                yield Candidate("missing-path", _rerun(key, mistake),
+                                lambda f=fork, n=len(paths), e=every, k=names:
+                                f"'{said(f)}' reaches {key.of} along {n} paths (into {e}), but your "
+                                f"answer only follows the one into {k}: gradients add up where a value "
+                                f"fans out")
 
 
 def _sign_feedback(solution: Solution, key: Key) -> str:
     words = "your answer has the right size but the wrong sign"
     if isinstance(key, GradKey):
-        _, edges = _path_edges(solution, key)
-        subtractions = [c for c, _, _ in edges if c.op in (ops.SUB, ops.NEG)]
-        if subtractions:
-            c = subtractions[0]
-            what = "subtraction" if c.op is ops.SUB else "negation"
-            return f"{words}: check the {what} {written_definition(c)} in step '{c.step}'"
+        signs = [c for c, _, _ in _path_edges(solution, key) if c.op in (ops.SUB, ops.NEG)]
+        if signs:
+            c = signs[0]
+            what = "subtraction" if c.op is ops.SUB else "minus sign"
+            text = source(c)
+            shown = f" ({text})" if text and c.role is not Role.PART else ""
+            return f"{words}: check the {what} in {step_words(c)}{shown}"
     return words + ": check the signs along the chain"

@@ -28,8 +28,7 @@ from backprop_cli.autodiff.ops import ElementwiseOp
 from backprop_cli.autodiff.tensor import Value, elementwise, is_tensor, shape
 from backprop_cli.exercise.keys import GradKey, ValueKey
 from backprop_cli.grading.solver import Solution
-from backprop_cli.grading.wording import text
-from backprop_cli.source.errors import BackpropError
+from backprop_cli.grading.wording import said
 
 Pull = Callable  # (consumer, slot, g, args, out) -> the wrong contribution, or None elsewhere
 
@@ -39,7 +38,7 @@ class Mistake:
     code: str
     feedback: str
     pull: Pull | None = None  # replayed in the backward pass ...
-    value: Value | None = None  # ... or the wrong value itself
+    forward: Callable | None = None  # ... or (given, values) -> the wrong value, on a replay's values
 
 
 def gradient_mistakes(solution: Solution, key: GradKey) -> Iterator[Mistake]:
@@ -80,7 +79,7 @@ def _flipped_kernel(key: GradKey, edges) -> Iterator[Mistake]:
         return _rotated(consumer.op.pull(1, g, args, out, **consumer.params).value)
 
     conv, slot = convs[0]
-    x, k = (text(i) for i in conv.inputs)
+    x, k = (said(i) for i in conv.inputs)
     how = (f"d{key.of}/d{x} adds g[i,j]·{k}, as it is, back over window (i,j)" if slot == 0
            else f"d{key.of}/d{k} adds g[i,j] times window (i,j) of {x}, not rotated")
     yield Mistake("flipped-kernel",
@@ -136,7 +135,7 @@ def _softmax_missing_onehot(solution: Solution, key: GradKey, edges) -> Iterator
         label = elementwise(lambda a, b: a - b, p, grad)
         if not _one_hot(label):
             continue  # not a cross-entropy of this softmax: p - y is not its gradient
-        s, probabilities = text(logits), text(softmax)
+        s, probabilities = said(logits), said(softmax)
         yield Mistake("softmax-missing-onehot",
                       f"your answer uses {probabilities} = softmax({s}) where {probabilities} - y belongs: "
                       f"the cross-entropy's gradient with respect to {s} subtracts the one-hot label",
@@ -170,10 +169,10 @@ def _missing_mean_value(solution: Solution, key: ValueKey) -> Iterator[Mistake]:
         if mean.op is not tensor_ops.MEAN:
             continue
         n = ex.values[mean.inputs[0]].size
-        try:
-            values = forward(ex.graph, ex.given, fixed={mean: ex.values[mean] * n})
-        except BackpropError:
-            continue
+
+        def summed(given, values, mean=mean, n=n):
+            return forward(ex.graph, given, fixed={mean: values[mean] * n})[node]
+
         yield Mistake("missing-mean",
                       f"your answer is the sum where step '{mean.step}' takes the mean of {n} numbers: "
-                      f"divide by {n}", value=values[node])
+                      f"divide by {n}", forward=summed)

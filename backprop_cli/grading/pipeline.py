@@ -11,34 +11,41 @@ import functools
 import os
 from dataclasses import dataclass, field
 
-from backprop_cli.autodiff.tensor import Value
-from backprop_cli.exercise.asks import check_key
-from backprop_cli.exercise.keys import Key, parse_key
-from backprop_cli.exercise.load import load_exercise, looks_like_answers
+from backprop_cli.autodiff.numbers import shown
+from backprop_cli.exercise.asks import Form, check_key
+from backprop_cli.exercise.keys import parse_key
+from backprop_cli.exercise.load import answer_hint, load_exercise, looks_like_answers
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.entries import entry_trace, parse_entry
 from backprop_cli.explain.picture import Picture, too_big, without_values
 from backprop_cli.explain.picture import build as build_picture
 from backprop_cli.explain.trace import Trace, make_trace
 from backprop_cli.explain.training import training_trace
-from backprop_cli.grading import runner
+from backprop_cli.grading import formula, runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import (Detail, Explanation, FileResult, exit_code, student_view,
-                                          summarize, with_times)
+from backprop_cli.grading.results import (Detail, Explanation, FileResult, SolvedKey, exit_code,
+                                          student_view, summarize, with_times)
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.stopwatch import Stopwatch
 from backprop_cli.grading.verdicts import grade_file
-from backprop_cli.source.errors import BackpropError
+from backprop_cli.source.errors import BackpropError, Problem
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YScalar, load_file, node_problem
 
 
 @dataclass(frozen=True)
 class Answers:
-    """An answers file: the answers, and the exercise id it says it is for (if any)."""
+    """An answers file: the answers, and the exercise id it says it is for (if any); or, for
+    a file that cannot be read, why (each exercise is then reported ungraded, its points
+    still counted)."""
 
-    mapping: YMapping
+    mapping: YMapping | None
     exercise_id: str | None
+    unusable: Problem | None = None
+
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike) -> "Answers":
+        return cls(None, None, Problem(f"not graded: the answers file {path} cannot be read"))
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,10 @@ class CheckRun:
 
 def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
     """Read an answers file (``key: answer`` lines, optionally ``exercise: ID``)."""
-    root = load_file(path, limits)
+    try:
+        root = load_file(path, limits)
+    except BackpropError as err:
+        raise BackpropError([answer_hint(p) for p in err.problems]) from None
     if not isinstance(root, YMapping):
         raise BackpropError(node_problem(root, "an answers file is a YAML mapping of key: answer"))
     node = root.get("exercise")
@@ -91,9 +101,10 @@ def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
     ``traces``: explain each wrong answer; ``detail``: how much of the trace that keeps.
     Each item's time is kept.
     """
-    mapping, exercise_id = (answers.mapping, answers.exercise_id) if answers else (None, None)
+    mapping, exercise_id, unusable = (answers.mapping, answers.exercise_id, answers.unusable) if answers \
+        else (None, None, None)
     timer = Stopwatch(watch)
-    report = grade_file(path, mapping, exercise_id, limits, timer, skip, salt)
+    report = grade_file(path, mapping, exercise_id, limits, timer, skip, salt, unusable)
     try:
         result = summarize(report, timer, skip, picture, limits, traces, detail=detail)
     except MemoryError:
@@ -165,18 +176,30 @@ def grade_class(key_folder: str, submissions: str, jobs: int = 1, limits: Limits
 
 @dataclass(frozen=True)
 class Solved:
-    """The answer key of one exercise: each key with its exact value, in order."""
+    """The answer key of one exercise: each asked key (or every key) under the label an answers
+    file uses, with its right answer as ``solve`` prints it."""
 
     exercise: Exercise
-    values: list[tuple[Key, Value]]
+    keys: list[SolvedKey]
 
 
 def solve(path: str | os.PathLike, every: bool = False) -> Solved:
-    """The right values of the asked keys, or of ``every`` key (``solve --all``)."""
+    """The right answer of each asked key (or of ``every`` key, ``solve --all``), so that what
+    ``solve`` writes ``check --answers`` reads back: a key asked both as a value and as a
+    formula under two labels, and a formula ask's answer its formula."""
     exercise = load_exercise(path)
     solution = Solution(exercise)
-    keys = solution.every_key() if every else [ask.key for ask in exercise.asks]
-    return Solved(exercise, [(key, solution.expected(key)) for key in keys])
+    if every:
+        return Solved(exercise, [SolvedKey(str(key), shown(solution.expected(key)))
+                                 for key in solution.every_key()])
+    solved = []
+    for ask in exercise.asks:
+        if ask.form is Form.FORMULA:
+            text, why = formula.formula_text(exercise, ask.key)
+            solved.append(SolvedKey(ask.answer_key, text, why))
+        else:
+            solved.append(SolvedKey(ask.answer_key, shown(solution.expected(ask.key))))
+    return Solved(exercise, solved)
 
 
 def load(path: str | os.PathLike, limits: Limits = DEFAULT) -> Exercise:

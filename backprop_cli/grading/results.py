@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+import sympy as sp
+
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
 from backprop_cli.exercise.keys import GradKey, TrainKey, ValueKey
@@ -52,7 +54,8 @@ class ItemResult:
     trace: Trace | None = None  # the slice of the trace that leads to the right answer
     location: Location | None = None  # where the answer is written, for annotations
     seconds: float = 0.0  # time spent on this item (reading, comparing, diagnosing, tracing)
-    note: str | None = None  # what was cut short (naming the mistake, the explanation), and why
+    note: str | None = None  # what was cut short (naming the mistake, the explanation) and why; how
+    # an answer was read when that may not be what was meant (a flat list taken as a row)
     focus: Focus | None = None  # the way to the wrong thing (Detail.FOCUSED)
     expected_text: str | list[list[str]] | None = None  # for reading: "-1/8 ≈ -0.125", "≈ 0.2472"
     hint: str | None = None  # said next to the item: "you wrote dloss/dW: did you mean dloss/dw?"
@@ -89,6 +92,15 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class SolvedKey:
+    """One line of ``solve``: the key an answer is written under and the right answer."""
+
+    label: str  # 'dloss/dw', or 'dloss/dw (formula)' when the key is asked both ways
+    value: str | list[list[str]] | None  # as `expected` prints it; a formula ask: the formula
+    note: str | None = None  # why there is no value (a formula the language cannot write)
+
+
+@dataclass(frozen=True)
 class Explanation:
     """What ``explain`` shows: the trace, and the graph drawn with values and gradients."""
 
@@ -113,7 +125,11 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     ex = report.exercise
     if report.problems or ex is None:
         error = "\n".join(p.render() for p in report.problems) or "the file could not be used"
-        return FileResult(report.file, ex.id if ex else None, ex.title if ex else None, error)
+        if ex is None:
+            return FileResult(report.file, None, None, error)
+        # The exercise is known (only its answers could not be used): its points still count.
+        asked = float(sum((ask.points for ask in ex.asks), sp.Integer(0)))
+        return FileResult(report.file, ex.id, ex.title, error, max_score=asked)
     skip = skip or {}
     watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
     expected = {v.label: _shown(v.expected) for v in report.items}

@@ -13,21 +13,22 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import mpmath
 import sympy as sp
 
-from backprop_cli.autodiff.numbers import approx, decimal_text, equal, within_tolerance
+from backprop_cli.autodiff.numbers import approx, equal, within_tolerance
 from backprop_cli.autodiff.tensor import Value, from_rows, is_tensor, shape, shape_text
 from backprop_cli.exercise.asks import Ask, Form, answer_label
 from backprop_cli.exercise.keys import GradKey, Key, ValueKey
-from backprop_cli.exercise.load import exercise_from_tree
+from backprop_cli.exercise.load import exercise_from_tree, exercise_part
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
-from backprop_cli.grading import formula
+from backprop_cli.grading import advice, formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
-from backprop_cli.grading.diagnosis import StudentWork, candidates
+from backprop_cli.grading.diagnosis import candidates
+from backprop_cli.grading.replay import Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 from backprop_cli.source.errors import BackpropError, Location, Problem
-from backprop_cli.source.hints import closest, distance
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.yamlsrc import YMapping, YNode, YScalar, YSequence, is_missing, load_file, node_problem
 
@@ -60,7 +61,7 @@ class Verdict:
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
     location: Location | None = None  # where the answer is written (file, line, column)
-    notes: list[str] = field(default_factory=list)  # parts of the work that were cut short
+    notes: list[str] = field(default_factory=list)  # parts of the work cut short; how an answer was read
 
     @property
     def points(self) -> sp.Expr:
@@ -159,27 +160,9 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
     asked = {ask.answer_key for ask in exercise.asks}
     report.not_asked = [label for label in given if label not in asked] + unreadable
     missing = {v.label: v for v in report.items if v.status is Status.MISSING}
-    for label, written in near_misses(list(missing), report.not_asked).items():
+    for label, written in advice.near_misses(list(missing), report.not_asked).items():
         missing[label].hint = f"you wrote {written}: did you mean {label}?"
     return report
-
-
-def near_misses(missing: list[str], written: list[str]) -> dict[str, str]:
-    """For missing keys, the not-asked keys the student most likely meant by them
-    (dloss/dW for dloss/dw); each written key is matched to one missing key at most."""
-    pairs = []
-    for label in missing:
-        for text in written:
-            if text.lower() == label.lower():
-                pairs.append(((0, 0, 0), label, text))
-            elif closest(text, [label]) == label:
-                pairs.append(((1, distance(text.lower(), label.lower()), abs(len(text) - len(label))),
-                              label, text))
-    found: dict[str, str] = {}
-    for _, label, text in sorted(pairs):
-        if label not in found and text not in found.values():
-            found[label] = text
-    return found
 
 
 def _unreadable(ask: Ask, node: YNode | None, solution: Solution, problem: Problem) -> Verdict:
@@ -214,20 +197,20 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
         verdict.answer = node.text.strip()
     try:
         if ask.form is Form.FORMULA:
-            return _grade_formula(verdict, node, solution, limits)
+            return _grade_formula(verdict, ask, node, solution, limits)
         answer = read_answer(node, limits, ex.given, step_names(ex))  # `2*x*w`: at the given values
     except BackpropError as err:
         verdict.status, verdict.problem = Status.INVALID, err.problems[0]
         return verdict
-    verdict.answer = [[n.text for n in row] for row in answer] if isinstance(answer, list) else answer.text
-    grid = _as_grid(answer)
+    grid, note = _as_read(answer, node, expected, ask.key)
+    verdict.notes += [note] if note else []
+    verdict.answer = [[n.text for n in row] for row in grid] if isinstance(answer, list) else answer.text
     verdict.grid = grid
     right = _entry_verdicts(grid, expected, ex)
     got = (len(grid), len(grid[0]))
     if right is None:
         verdict.status = Status.INCORRECT
-        verdict.shape_message = (f"wrong shape: your answer is {shape_text(got)}, but {ask.key} is "
-                                 f"{shape_text(shape(expected))}")
+        verdict.shape_message = _shape_message(got, ask.key, expected)
         return verdict
     if isinstance(answer, list):
         verdict.right_entries = right
@@ -238,15 +221,37 @@ def _grade_one(ask: Ask, node: YNode | None, solution: Solution, limits: Limits)
     return verdict
 
 
-def _grade_formula(verdict: Verdict, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+def _grade_formula(verdict: Verdict, ask: Ask, node: YNode, solution: Solution, limits: Limits) -> Verdict:
+    """A formula over the givens, the same function as the right answer: one expression
+    (``W.T @ (W @ x - y)``), or a list of rows of them, graded entry by entry for a tensor
+    (a 1x1 result and a single formula are the same thing)."""
     ex = solution.exercise
     symbols = formula.given_symbols(ex)
-    answer = read_number(node, "this formula", limits, symbols, step_names(ex))
-    verdict.answer = answer.text
-    reference = formula.symbolic(ex, verdict.key)
-    right = formula.same_function(answer.value, reference, ex, seed=verdict.label)
-    verdict.status = Status.CORRECT if right else Status.INCORRECT
+    written: formula.Written
+    if isinstance(node, YSequence):
+        written = read_grid(node, "this formula", limits, symbols, step_names(ex))
+        verdict.answer = [[n.text for n in row] for row in written]
+    else:
+        written = read_number(node, "this formula", limits, symbols, step_names(ex))
+        verdict.answer = written.text
+    got = shape(formula.written_value(written))
+    if (got or (1, 1)) != (shape(verdict.expected) or (1, 1)):
+        verdict.status = Status.INCORRECT
+        verdict.shape_message = _shape_message(got, verdict.key, verdict.expected)
+        return verdict
+    right = formula.same_function(written, ex, verdict.key, verdict.label, limits)
+    verdict.status = Status.CORRECT if all(right) else Status.INCORRECT
+    if isinstance(written, list):
+        width = len(written[0])
+        verdict.right_entries = [right[i:i + width] for i in range(0, len(right), width)]
+    if ask.partial and verdict.status is Status.INCORRECT:
+        verdict.share = sp.Rational(sum(right), len(right))
     return verdict
+
+
+def _shape_message(got: tuple, key: Key, expected: Value) -> str:
+    return (f"wrong shape: your answer is {shape_text(got)}, but {key} is "
+            f"{shape_text(shape(expected))}")
 
 
 def step_names(exercise: Exercise) -> list[str]:
@@ -264,8 +269,21 @@ def read_answer(node: YNode, limits: Limits = DEFAULT, names=None, steps=()) -> 
     return number
 
 
-def _as_grid(answer: Number | Grid) -> Grid:
-    return answer if isinstance(answer, list) else [[answer]]
+def _as_read(answer: Number | Grid, node: YNode, expected: Value, key: Key) -> tuple[Grid, str | None]:
+    """The answer as a grid of entries, and a note when it was read in a way the student may
+    not have meant: a flat list (a column, by the format) for a row, read as that row; a bare
+    0 for a tensor that is zero everywhere, read as that zero tensor."""
+    s = shape(expected)
+    if isinstance(answer, list):
+        flat = isinstance(node, YSequence) and not any(isinstance(i, YSequence) for i in node.items)
+        if flat and s and s[0] == 1 and s[1] > 1 and len(answer) == s[1]:
+            return [[row[0] for row in answer]], (
+                f"a flat list is a column, but {key} is a row ({shape_text(s)}); your list was read "
+                f"as that row: write a row as [[...]]")
+        return answer, None
+    if s and answer.value == 0 and all(e == 0 for e in expected.flat):
+        return [[answer] * s[1] for _ in range(s[0])], f"0 was read as the {shape_text(s)} zero matrix"
+    return [[answer]], None
 
 
 def _entry(value: Value, i: int, j: int) -> sp.Expr:
@@ -279,9 +297,11 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
     ex, solution = report.exercise, report.solution
     readable = [v for v in report.items
                 if v.form is Form.VALUE and v.grid is not None and v.shape_message is None]
-    work = StudentWork({v.key: _grid_value(v.grid) for v in readable},
-                       {v.key for v in readable if v.status is Status.INCORRECT})
+    work = StudentWork({v.key: _grid_value(v.grid, v.expected) for v in readable},
+                       {v.key for v in readable if v.status is Status.INCORRECT},
+                       {v.key: _written(v.answer) for v in readable})
     formulas = {v.key: v for v in report.items if v.form is Form.FORMULA}
+    replays = None  # made for the first wrong answer: converting every value costs a walk
     for verdict in report.items:
         if verdict.status is not Status.INCORRECT or verdict.form is Form.FORMULA or verdict.grid is None:
             continue
@@ -291,7 +311,8 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
             verdict.notes.append(stopped(Phase.DIAGNOSIS, why))
             match = None
         else:
-            match = _diagnose_guarded(verdict, solution, work, report)
+            replays = replays or (Replay(solution, work, exact=False), Replay(solution, work, exact=True))
+            match = _diagnose_guarded(verdict, solution, work, replays, report)
         if match is not None:
             verdict.diagnosis, verdict.feedback = match
             if verdict.diagnosis == "carried-forward":
@@ -303,17 +324,24 @@ def _explain_mistakes(report: Report, watch: Watch, skip: Skips) -> None:
             verdict.feedback = f"{verdict.feedback}; {note}" if verdict.feedback else note[0].upper() + note[1:]
 
 
-def _grid_value(grid: Grid) -> Value:
-    if len(grid) == 1 and len(grid[0]) == 1:
+def _written(answer: str | list[list[str]]) -> str:
+    if isinstance(answer, str):
+        return answer
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in answer) + "]"
+
+
+def _grid_value(grid: Grid, expected: Value) -> Value:
+    """The answer as a value of the expected one's kind: a 1x1 step answered ``5`` is [[5]]."""
+    if not is_tensor(expected):
         return grid[0][0].value
     return from_rows([[n.value for n in row] for row in grid])
 
 
 def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
-                      report: Report) -> tuple[str, str] | None:
+                      replays: tuple[Replay, Replay], report: Report) -> tuple[str, str] | None:
     """Name the mistake if we can; a failure leaves the verdict as it is, with no name."""
     try:
-        return _diagnose(verdict, solution, work)
+        return _diagnose(verdict, solution, work, *replays)
     except MemoryError:
         raise
     except Exception as err:  # a number too large to compare is no mistake we know; a bug is said
@@ -324,57 +352,47 @@ def _diagnose_guarded(verdict: Verdict, solution: Solution, work: StudentWork,
         return None
 
 
-def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork) -> tuple[str, str] | None:
+def _diagnose(verdict: Verdict, solution: Solution, work: StudentWork, near: Replay,
+              exact: Replay) -> tuple[str, str] | None:
+    """The first classic mistake whose value is the answer: each is tried on floats first, and
+    only one that matches there is computed exactly and compared as grading compares."""
     ex = solution.exercise
-    try:
-        for candidate in candidates(solution, verdict.key, work):
-            if _matches(verdict.grid, candidate.value, ex):
+    for candidate in candidates(solution, verdict.key, work):
+        try:
+            if _near(verdict.grid, candidate.value(near), ex) and \
+                    _matches(verdict.grid, candidate.value(exact), ex):
                 return candidate.code, candidate.feedback
-    except BackpropError:
-        pass  # a replayed mistake that leaves a function's domain matches nothing
-    off = _relative_error(verdict.grid, verdict.expected)
+        except (BackpropError, ValueError, ArithmeticError):
+            continue  # a replayed mistake that leaves a function's domain matches nothing
+    off = advice.how_close(verdict.grid, verdict.expected)
     if _matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
         return "rounding", (f"your answer is close ({off}), but outside the tolerance (relative "
-                            f"{tolerance_text(tol.rel)}, absolute {tolerance_text(tol.abs)}): "
+                            f"{advice.tolerance_text(tol.rel)}, absolute {advice.tolerance_text(tol.abs)}): "
                             "keep more digits in the intermediate results")
     if off is not None:
         return None, f"{off}: carry more digits through the chain"
     return None
 
 
-CLOSE = 0.05  # a decimal answer this close (relative) is said to be close, and how close
-
-
-def _relative_error(grid: Grid, expected: Value) -> str | None:
-    """'off by 2%' when every wrong entry is a decimal within 5% of its right value; else None."""
-    if (len(grid), len(grid[0])) != (shape(expected) or (1, 1)):
-        return None
-    worst = 0.0
-    for i, row in enumerate(grid):
-        for j, answer in enumerate(row):
-            right = _entry(expected, i, j)
-            if equal(answer.value, right):
-                continue
-            if not answer.decimal:
-                return None
-            size = abs(float(approx(right, 20)))
-            if size == 0:
-                return None
-            worst = max(worst, abs(float(approx(answer.value - right, 20))) / size)
-    if not 0 < worst < CLOSE:
-        return None
-    percent = worst * 100
-    return f"off by {percent:.1g}%" if percent < 1 else f"off by {percent:.0f}%"
-
-
-def tolerance_text(value: sp.Expr) -> str:
-    """1e-3 for 1/1000; other tolerances as decimals."""
-    if value.is_Rational and value.p == 1 and value.q > 1:
-        k = len(str(value.q)) - 1
-        if value.q == 10**k:
-            return f"1e-{k}"
-    return decimal_text(value, 6)
+def _near(grid: Grid, value: Value, exercise: Exercise) -> bool:
+    """Whether the answer is, to float precision, ``value``: a decimal answer within the
+    tolerance (and a hair), an exact one within 1e-12."""
+    if (len(grid), len(grid[0])) != (shape(value) or (1, 1)):
+        return False
+    tol = exercise.tolerance
+    with mpmath.workdps(30):
+        rel, abs_ = approx(tol.rel, 20), approx(tol.abs, 20)
+        for i, row in enumerate(grid):
+            for j, answer in enumerate(row):
+                a, e = approx(answer.value, 20), approx(_entry(value, i, j), 20)
+                if answer.decimal:
+                    bound = (abs_ + rel * abs(e)) * (1 + mpmath.mpf(10) ** -6) + mpmath.mpf(10) ** -18
+                else:
+                    bound = mpmath.mpf(10) ** -12 * max(1, abs(a), abs(e))
+                if abs(a - e) > bound:
+                    return False
+    return True
 
 
 def _entry_verdicts(grid: Grid, value: Value, exercise: Exercise,
@@ -394,22 +412,32 @@ def _matches(grid: Grid, value: Value, exercise: Exercise, widen: int = 1) -> bo
 
 def grade_file(path: str, answers: YMapping | None = None, answers_for: str | None = None,
                limits: Limits = DEFAULT, watch: Watch = no_watch, skip: Skips | None = None,
-               salt: str | None = None) -> Report:
+               salt: str | None = None, unusable: Problem | None = None) -> Report:
     """Load and grade one file; whatever goes wrong stays inside its report.
 
-    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with
-    ``salt`` the file must be a student's variant whose givens were not edited.
+    ``answers_for`` is the ``exercise:`` id an answers file names, if any; with ``salt`` the
+    file must be a student's variant whose givens were not edited; ``unusable`` says why the
+    answers cannot be graded at all (an answers file that cannot be read).  When the file
+    cannot be graded but its exercise is known (only its ``answers:`` block is broken, the
+    answers are for another exercise, or cannot be read), the report keeps the exercise, so
+    that its points still count in the total.
     """
     report = Report(path)
     try:
-        watch(Phase.READING, "")
-        root = load_file(path, limits)
-        watch(Phase.LOADING, "")
-        exercise = exercise_from_tree(root, str(path), Path(path).stem, limits, salt)
-        if answers_for is not None and answers_for != exercise.id:
-            raise BackpropError(Problem(
-                f"the answers file is for exercise '{answers_for}', but {path} is '{exercise.id}'"))
-        return grade(exercise, answers, limits, watch, skip)
+        try:
+            watch(Phase.READING, "")
+            root = load_file(path, limits)
+            watch(Phase.LOADING, "")
+            report.exercise = exercise_from_tree(root, str(path), Path(path).stem, limits, salt)
+        except BackpropError as err:
+            report.exercise, err = exercise_part(path, err, limits, salt) or (None, err)
+            raise err from None
+        if unusable is not None:
+            raise BackpropError(unusable)
+        if answers_for is not None and answers_for != report.exercise.id:
+            raise BackpropError(Problem(f"the answers file is for exercise '{answers_for}', but {path} "
+                                        f"is '{report.exercise.id}'"))
+        return grade(report.exercise, answers, limits, watch, skip)
     except BackpropError as err:
         report.problems = err.problems
     except MemoryError:

@@ -1,69 +1,99 @@
-"""How feedback sentences name a place in the graph: in the exercise's own words.
+"""How feedback names the parts of an exercise: in the author's own words.
 
-The engine names the parts of a step (``loss_1`` for the ``x4 - y`` of
-``loss: (x4 - y)**2``); a student never wrote those names.  A sentence says
-"the square (x4 - y)**2 in step 'loss'" and writes a local derivative over
-what the student wrote, ``2*(x4 - y)``, never ``dloss/dloss_1 = 2*loss_1``.
+The graph gives every operation inside a step a made-up name (``loss_3``);
+sentences never use those.  A part of a step is quoted as the author wrote
+it (``y * log(p)`` in step 'loss'), and a local derivative is printed over
+those words.
 """
 
 from __future__ import annotations
 
-import sympy as sp
+import re
 
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from backprop_cli.autodiff.engine import Values
 from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.numbers import exact_text
 from backprop_cli.autodiff.tensor import Value
-from backprop_cli.explain.text import brief_result, factor
-from backprop_cli.explain.trace import written_definition
-
-_OPERATORS = {"add": "sum", "sub": "subtraction", "mul": "product", "div": "quotient", "pow": "power",
-              "neg": "negation", "matmul": "matrix product", "identity": "copy"}
+from backprop_cli.explain.trace import number
 
 
-def text(node: Node) -> str:
-    """How the exercise writes a node: its name, or for a part of a step, the part itself."""
-    return written_definition(node) if node.role is Role.PART else node.name
+_NAME_OR_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(\(.*\))?|[0-9.]+")
 
 
-def operation(node: Node) -> str:
-    """'the square (x4 - y)**2', 'the product x*w', 'the sigmoid': what the node computes."""
-    name = node.op.name
-    if name == "pow" and node.inputs[1].role is Role.CONST and node.inputs[1].const == 2:
-        return f"the square {written_definition(node)}"
-    if name in _OPERATORS:
-        return f"the {_OPERATORS[name]} {written_definition(node)}"
-    return f"the {name}"
+def _atomic(text: str) -> bool:
+    """A name, a number or one call (``log(p)``, not ``sin(x) + cos(y)``): no parentheses needed."""
+    if not _NAME_OR_CALL.fullmatch(text):
+        return False
+    depth = 0
+    for i, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and c == ")" and i != len(text) - 1:
+            return False  # the call's parenthesis closes before the end
+    return True
 
 
-def place(node: Node) -> str:
-    """'the square (x4 - y)**2 in step 'loss''."""
-    return f"{operation(node)} in step '{node.step}'"
+def source(node: Node) -> str | None:
+    """The text the author wrote for a node (``y * log(p)``), when it stands on one line."""
+    where = node.where
+    if where is None or where.snippet is None:
+        return None
+    start = where.location.column - 1
+    text = where.snippet[start:start + where.span]
+    return text.strip() if len(text) == where.span and text.strip() else None
 
 
-def formula(expression: sp.Expr, graph) -> str:
-    """A local derivative over node names, with each part written out: 2*(x4 - y)."""
-    names = {}
-    for symbol in expression.free_symbols:
-        node = graph.by_name.get(symbol.name)
-        if node is not None and node.role is Role.PART:
-            names[symbol] = sp.Symbol(factor(written_definition(node)))
-    if not names:
-        return exact_text(expression)
-    with sp.evaluate(False):
-        return exact_text(expression.xreplace(names))
+def said(node: Node) -> str:
+    """How a sentence names a node: its name, or for a part of a step, what the author wrote."""
+    if node.role is not Role.PART:
+        return node.name
+    text = source(node)
+    if text is None:
+        return f"part of step {node.step}"
+    return text if _atomic(text) else f"({text})"
 
 
-def equals(expression: sp.Expr, value: Value) -> str:
-    """' = -2' or ' ≈ -0.09699138', the value of a formula; nothing after a plain number."""
-    if expression.is_Number:
-        return ""
-    result = brief_result(value)
-    return f" {result}" if result.startswith("≈") else f" = {result}"
+def step_words(node: Node) -> str:
+    """'step r' or, for a part of a step, "the part x*w of step 'loss'"."""
+    if node.role is Role.PART:
+        text = source(node)
+        return f"the part {text} of step '{node.step}'" if text else f"step '{node.step}'"
+    return f"step '{node.name}'"
+
+
+def written(node: Node) -> str:
+    """The name the author wrote: a step, or for an intermediate the step it is part of."""
+    return f"step {node.step}" if node.role is Role.PART else node.name
+
+
+class _Written(sp.Symbol):
+    """A part of a step inside a printed derivative, as the author wrote it (``x*w - y``); the
+    printer puts it in parentheses where precedence needs them, as it would a sum."""
+
+    precedence = PRECEDENCE["Add"]
+
+
+def symbolic_words(consumer: Node, slot: int) -> str:
+    """A local derivative over the author's names: parts of steps as they were written."""
+    symbolic = consumer.local_symbolic(slot)
+    parts = {i.symbol: _Written(source(i) or f"part of step {i.step}")
+             for i in consumer.inputs if i.role is Role.PART}
+    return exact_text(symbolic.xreplace(parts) if parts else symbolic)
+
+
+def local_words(consumer: Node, slot: int, values: Values) -> str:
+    """'2*r = -2', or just '-2' when the local derivative is a number to begin with."""
+    symbolic = consumer.local_symbolic(slot)
+    words = symbolic_words(consumer, slot)
+    return words if symbolic.is_Number else f"{words} = {number(local_value(consumer, slot, values))}"
 
 
 def derivative(consumer: Node, inp: Node) -> str:
-    """'the derivative of the square (x4 - y)**2 in step 'loss'' (with respect to an input,
-    when the operation has more than one)."""
-    inputs = [i for i in dict.fromkeys(consumer.inputs) if i.role is not Role.CONST]
-    respect = f" with respect to {text(inp)}" if len(inputs) > 1 else ""
-    return f"the derivative of {place(consumer)}{respect}"
+    return f"d{said(consumer)}/d{said(inp)}"
+
+
+def local_value(consumer: Node, slot: int, values: Values) -> Value:
+    """The value of d(consumer)/d(input ``slot``), entry by entry."""
+    return consumer.op.local(slot, [values[i] for i in consumer.inputs], values[consumer])

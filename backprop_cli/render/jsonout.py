@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from backprop_cli.grading.results import FileResult
+from backprop_cli.grading.results import FileResult, SolvedKey
 from backprop_cli.explain.trace import Trace
 
 VERSION = 1
@@ -54,6 +54,12 @@ def _exercise(r: FileResult) -> dict:
         "first_wrong": r.first_wrong,
         "notes": r.notes,
     }
+
+
+def solved_document(solved: list[SolvedKey]) -> dict:
+    """``solve --format json``: key -> value string (rows of strings for a tensor); a formula
+    that cannot be written in the exercise language is left out."""
+    return {s.label: s.value for s in solved if s.value is not None}
 
 
 def trace_document(trace: Trace) -> dict:

@@ -98,8 +98,11 @@ def report_group(result: FileResult, width: int = 100) -> Group:
     if result.title:
         head.append(one_line(f" — {result.title}"))
     if result.error is not None:
-        return Group(head, Text(printable(result.error), style="red"),
-                     *(Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes))
+        parts = [head, Text(printable(result.error), style="red"),
+                 *(Text(one_line(f"Note: {note}"), style="yellow") for note in result.notes)]
+        if result.max_score:  # the exercise is known: its points count in the total
+            parts.append(Text(f"\nScore: {_num(result.score)}/{_num(result.max_score)}", style="bold"))
+        return Group(*parts)
     parts: list[RenderableType] = [head]
     by_label = {item.key: item for item in result.items}
     explained = [by_label[label] for label in result.wrong_in_order if _has_section(by_label[label])]
@@ -122,6 +125,8 @@ def report_group(result: FileResult, width: int = 100) -> Group:
             line.append(f"  {score_text(item.points)}/{score_text(item.max_points)}", style="bold")
         line.rstrip()
         parts.append(line)
+        if item.note and item.status is Status.CORRECT:  # a wrong item's notes come with its explanation
+            parts.append(Text(one_line(f"    note: {item.note}"), style="yellow"))
     if result.forward:
         parts += [Text("\nForward pass (the steps your wrong values depend on)", style="bold underline"),
                   step_table(result.forward)]

@@ -44,6 +44,7 @@ _ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}  # hex digits after \x, \u, \U in doub
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)([dD][89a-fA-F][0-9a-fA-F]{2})")
 _TAG = re.compile(r"![^\s,\[\]{}]*")
+SYNTAX_ERROR = "invalid YAML"  # how every YAML syntax problem's message starts
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
 
 
@@ -370,10 +371,10 @@ def _unclosed(source: Source, e: yaml.MarkedYAMLError) -> Problem | None:
         close = "]" if opened == "[" else "}"
         what = "list" if opened == "[" else "mapping"
         return _problem_at(source, start.index,
-                           f"invalid YAML: this '{opened}' is never closed (a '{close}' is missing)",
+                           f"{SYNTAX_ERROR}: this '{opened}' is never closed (a '{close}' is missing)",
                            f"end the {what} with '{close}' on this line, or wherever it ends")
     if e.context.startswith("while scanning a quoted scalar") and opened in "'\"":
-        return _problem_at(source, start.index, f"invalid YAML: this {opened} is never closed",
+        return _problem_at(source, start.index, f"{SYNTAX_ERROR}: this {opened} is never closed",
                            f"end the text with {opened}")
     return None
 
@@ -382,14 +383,14 @@ def _syntax_problem(source: Source, e: yaml.MarkedYAMLError) -> Problem:
     unclosed = _unclosed(source, e)
     if unclosed is not None:
         return unclosed
-    message = f"invalid YAML: {e.problem or e.context or 'syntax error'}"
+    message = f"{SYNTAX_ERROR}: {e.problem or e.context or 'syntax error'}"
     if e.problem and e.context:
         where = f" started at line {e.context_mark.line + 1}" if e.context_mark else ""
         message += f" ({e.context}{where})"
     mark = e.problem_mark or e.context_mark
     tab = any(t in (e.problem or "") for t in ("\t", "\\t", "tab character"))  # PyYAML writes '\\t'
     if tab:
-        message = "invalid YAML: a tab character, where YAML expects spaces"
+        message = f"{SYNTAX_ERROR}: a tab character, where YAML expects spaces"
     hint = "use spaces to indent: YAML does not allow tabs" if tab else None
     if mark is None:
         return Problem(message, Location(source.name, 1, 1), hint)
