@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from backprop_cli.grading.process import default_signals
 from backprop_cli.grading.classbook import Gradebook, StudentGrade, assemble, key_info
 from backprop_cli.grading.submissions import Found, Key, find_files, grade_submission, load_key, shown_name
 from backprop_cli.source.errors import BackpropError
@@ -101,9 +102,17 @@ def grade_class(key_folder: str | os.PathLike, submissions: str | os.PathLike, j
         return _collect(key, results, students, notes, progress)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                           else "spawn")
-    with context.Pool(min(jobs, len(students)), initializer=solved_key,
+    with context.Pool(min(jobs, len(students)), initializer=_start_worker,
                       initargs=(os.fspath(key_folder), limits)) as pool:
         return _collect(key, pool.imap(work, students), students, notes, progress)
+
+
+def _start_worker(key_folder: str, limits: Limits) -> None:
+    """A pool worker: default signal handling (the pool ends its workers with SIGTERM, which the
+    command's own stop handler, inherited through fork, would turn into an exception mid-queue),
+    then the key, solved once for this worker (inherited already when forked)."""
+    default_signals()
+    solved_key(key_folder, limits)
 
 
 def _grade_in_worker(key_folder: str, limits: Limits, bounded: bool, pictures: bool,

@@ -178,15 +178,21 @@ def die_with_parent() -> Callable[[], None]:
     return lambda: prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
+def default_signals() -> None:
+    """In a forked worker: the parent's stop handlers (which raise to unwind the parent) must not
+    run here; Ctrl-C is the parent's to handle, and SIGTERM simply ends the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP", "SIGPIPE"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def detach(parent: int, ask_kernel: Callable[[], None]) -> None:
     """In the child, right after fork: die with the parent, leave signals and stdio to it."""
     ask_kernel()
     if os.getppid() != parent:  # the parent died before the kernel was asked
         os._exit(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills us
-    for name in ("SIGTERM", "SIGHUP", "SIGPIPE"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    default_signals()
     try:  # never hold the caller's terminal or pipes: output goes through the result pipe
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):

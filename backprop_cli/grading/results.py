@@ -142,7 +142,8 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     for verdict in wrong if focused else []:  # the first wrong step first: later ones refer back
         watch(Phase.TRACE, verdict.label)
         if skipped(skip, Phase.ANSWER, verdict.label) is None and skipped(skip, Phase.TRACE, verdict.label) is None:
-            focuses[verdict.label] = _focus_guarded(report, focuser, verdict)
+            focuses[verdict.label] = _guarded(report, lambda v=verdict: focuser.item(v),
+                                              "the explanation", "worked out")
     items = []
     for verdict in report.items:
         watch(Phase.TRACE, verdict.label)
@@ -165,19 +166,6 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     return result if reveal else student_view(result)
 
 
-def _focus_guarded(report: Report, focuser: Focuser, verdict: Verdict) -> tuple[Focus | None, str | None]:
-    """The way to one wrong item; a failure leaves it out and says so (the grade stands)."""
-    try:
-        return focuser.item(verdict), None
-    except MemoryError:
-        raise
-    except Exception as err:
-        words, bug = failure_words(err, "the explanation", "worked out")
-        if bug and report.crash is None:
-            report.crash = err
-        return None, words
-
-
 def _weighted(exercise) -> bool:
     """Points per item are worth printing: some ask has its own weight, or credit can be partial."""
     return (any(ask.points != 1 or ask.partial for ask in exercise.asks)
@@ -196,18 +184,26 @@ def _readable(value):
         return None  # the renderer falls back on the printed form
 
 
-def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
-                     limits: Limits) -> tuple[Picture | None, str | None]:
-    """The picture; a failure leaves it out and says so (the grades stand)."""
+def _guarded(report: Report, make, what: str, verb: str):
+    """``(make(), None)``, or ``(None, words)`` when it fails: the grades stand, and a bug is
+    kept for --debug."""
     try:
-        return _picture(report, wrong, skipped, limits)
+        return make(), None
     except MemoryError:
         raise
     except Exception as err:
-        words, bug = failure_words(err, "the graph picture", "drawn")
+        words, bug = failure_words(err, what, verb)
         if bug and report.crash is None:
             report.crash = err
         return None, words
+
+
+def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
+                     limits: Limits) -> tuple[Picture | None, str | None]:
+    """The picture; a failure leaves it out and says so (the grades stand)."""
+    made, words = _guarded(report, lambda: _picture(report, wrong, skipped, limits),
+                           "the graph picture", "drawn")
+    return made if made is not None else (None, words)
 
 
 def _picture(report: Report, wrong: list[str], skipped: bool,
@@ -305,16 +301,10 @@ def _item(report: Report, verdict: Verdict, expected, readable, skip: Skips, tra
 
 def _slice_guarded(report: Report, verdict: Verdict, notes: list[str]) -> Trace | None:
     """The trace slice; a failure leaves it out and says so (the grade stands)."""
-    try:
-        return _slice(report, verdict)
-    except MemoryError:
-        raise
-    except Exception as err:
-        words, bug = failure_words(err, "the explanation", "worked out")
-        if bug and report.crash is None:
-            report.crash = err
+    trace, words = _guarded(report, lambda: _slice(report, verdict), "the explanation", "worked out")
+    if words:
         notes.append(words)
-        return None
+    return trace
 
 
 def _slice(report: Report, verdict: Verdict) -> Trace | None:
