@@ -18,7 +18,7 @@ import sys
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.grading import pipeline
 from backprop_cli.grading.pipeline import CheckRun
-from backprop_cli.grading.results import Explanation, FileResult
+from backprop_cli.grading.results import Detail, Explanation, FileResult
 from backprop_cli.render.html import check_page, explain_page, notebook_prefix
 from backprop_cli.source.limits import DEFAULT
 
@@ -41,7 +41,7 @@ def check(paths: Path | list[Path], answers: Path | None = None,
     single = isinstance(paths, (str, os.PathLike))
     files = [os.fspath(paths)] if single else [os.fspath(p) for p in paths]
     given = pipeline.load_answers(answers) if answers is not None else None
-    run = pipeline.check(files, given, DEFAULT, bounded=bounded, pictures=True)
+    run = pipeline.check(files, given, DEFAULT, bounded=bounded, pictures=True, detail=Detail.FULL)
     return run.results[0] if single else run
 
 

@@ -288,10 +288,12 @@ def test_second_document_is_refused():
 def test_syntax_errors_are_positioned():
     p = error_at("a: 1\n b: 2\n", 2, 3, "invalid YAML", "mapping values are not allowed")
     assert p.snippet == " b: 2"
-    q = error_at("a: [1, 2\nb: 3\n", 2, 2, "expected ',' or ']'", "started at line 1")
-    assert q.snippet == "b: 3"
-    error_at("a: 'open\n", 2, 1, "invalid YAML", "quoted scalar")
-    error_at("a:\n\tb: 1\n", 2, 1, "invalid YAML")
+    q = error_at("a: [1, 2\nb: 3\n", 1, 4, "'[' is never closed", "a ']' is missing")  # where it opened
+    assert q.snippet == "a: [1, 2"
+    error_at("a: {b: 1\nc: 2\n", 1, 4, "'{' is never closed", "a '}' is missing")
+    error_at("a: 'open\n", 1, 4, "invalid YAML", "this ' is never closed")  # not at the end of the file
+    t = error_at("a:\n\tb: 1\n", 2, 1, "invalid YAML", "tab")
+    assert t.hint == "use spaces to indent: YAML does not allow tabs"
 
 
 def test_duplicates_are_kept_when_a_syntax_error_follows():

@@ -18,7 +18,7 @@ import sympy as sp
 from backprop_cli.autodiff import ops
 from backprop_cli.autodiff.op import Op
 from backprop_cli.autodiff.registry import FUNCTIONS, OPERATORS
-from backprop_cli.source import expr
+from backprop_cli.source import expr, hints
 from backprop_cli.source.errors import BackpropError, Problem, Where
 from backprop_cli.source.limits import DEFAULT, Limits
 
@@ -265,9 +265,9 @@ class _Builder:
                 "steps are computed in order: move this step below the one it uses"))
         else:
             known = [n.name for n in self.graph.named()]
-            close = difflib.get_close_matches(tree.id, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else (
-                "names must be givens or earlier steps" + (f": {', '.join(known)}" if known else ""))
+            close = hints.closest(tree.id, known) or next(iter(difflib.get_close_matches(tree.id, known, n=1)), None)
+            hint = hints.e_hint(self.step.tree, tree) or (f"did you mean '{close}'?" if close else (
+                "names must be givens or earlier steps" + (f": {', '.join(known)}" if known else "")))
             self.problems.append(where.problem(f"unknown name '{tree.id}'", hint))
         return self.graph.add(Node(tree.id, Role.CONST, const=sp.Integer(0)))  # placeholder; build fails
 

@@ -27,8 +27,8 @@ from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.op import Op, OpError, Pulled, as_expr, bad_value
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.autodiff.numbers import is_numeric, sign_of
-from backprop_cli.autodiff.tensor import (Value, broadcast_shape, call, elementwise, entries, is_tensor,
-                                          shape, shape_text, unbroadcast)
+from backprop_cli.autodiff.tensor import (Value, broadcast_shape, call, elementwise, entries, exact_arithmetic,
+                                          fold, is_tensor, shape, shape_text, source_index, unbroadcast)
 
 Local = Callable[..., sp.Expr]
 Domain = Callable[..., "str | None"]
@@ -54,8 +54,9 @@ class ElementwiseOp(Op):
 
     def apply(self, args: list[Value], limits: Limits = DEFAULT, **params) -> Value:
         if broadcast_shape([shape(a) for a in args]) is None:
-            raise OpError(f"{self.form.format(*'ab')} needs operands of the same shape (or a "
-                          f"scalar), but the shapes are {' and '.join(shape_text(shape(a)) for a in args)}")
+            raise OpError(f"{self.form.format(*'ab')} needs operands that broadcast (each dimension "
+                          f"equal, or 1 in one of them, or a scalar), but the shapes are "
+                          f"{' and '.join(shape_text(shape(a)) for a in args)}")
         return elementwise(lambda *xs: _checked(self, xs, limits), *args)
 
     def local_symbolic(self, slot: int, inputs: list[sp.Expr], out: sp.Expr) -> sp.Expr:
@@ -73,14 +74,17 @@ class ElementwiseOp(Op):
         return Pulled(contribution(g, local, args[slot]), local)
 
     def entry_partials(self, slot, index, args, out, symbol, out_symbol, **params):
-        s = shape(out)
-        reached = [index] if shape(args[slot]) == s else list(np.ndindex(*s)) if s else [()]
+        s, own = shape(out), shape(args[slot])
+        # the output entries this input entry reaches: itself, or every one it is broadcast to
+        reached = [k for k in np.ndindex(*s) if source_index(k, own) == index] if s else [()]
         rows = []
         for k in reached:
-            at = [a[k] if is_tensor(a) else a for a in args]
-            symbols = [symbol(i, k if is_tensor(a) else ()) for i, a in enumerate(args)]
-            rows.append((k, self.local_symbolic(slot, at, out[k] if k else out),
-                         self.local_symbolic(slot, symbols, out_symbol(k))))
+            at = [a[source_index(k, a.shape)] if is_tensor(a) else a for a in args]
+            symbols = [symbol(i, source_index(k, shape(a))) for i, a in enumerate(args)]
+            out_k = out[k] if k else out
+            with exact_arithmetic(*at, out_k):  # long exact entries: built inert, as in the engine
+                local = fold(self.local_symbolic(slot, at, out_k))
+            rows.append((k, local, self.local_symbolic(slot, symbols, out_symbol(k))))
         return rows
 
 

@@ -87,11 +87,37 @@ def entries(value: Value):
 
 
 def broadcast_shape(shapes: list[Shape]) -> Shape | None:
-    """The common shape when every operand is a scalar or has the same shape; else None."""
-    tensors = {s for s in shapes if s != ()}
-    if len(tensors) > 1:
-        return None
-    return tensors.pop() if tensors else ()
+    """The shape NumPy broadcasts the operands to, or None when they do not broadcast.
+
+    A scalar goes with anything; two tensors go together when each dimension is
+    equal or 1 in one of them: a 3x1 column bias over a 3xB batch, a 1xn row over
+    the rows of a Bxn batch.
+    """
+    out: Shape = ()
+    for s in shapes:
+        if s == ():
+            continue
+        if out == ():
+            out = s
+            continue
+        if any(a != b and 1 not in (a, b) for a, b in zip(out, s)):
+            return None
+        out = tuple(max(a, b) for a, b in zip(out, s))
+    return out
+
+
+def source_index(index: tuple, s: Shape) -> tuple:
+    """The entry of an operand of shape ``s`` that output entry ``index`` reads (broadcasting)."""
+    if s == ():
+        return ()
+    return tuple(i if n > 1 else 0 for i, n in zip(index, s))
+
+
+def summed_axes(small: Shape, big: Shape) -> tuple[int, ...]:
+    """The axes a gradient of shape ``big`` is summed over to go back to ``small``."""
+    if small == ():
+        return (0, 1)
+    return tuple(axis for axis, (a, b) in enumerate(zip(small, big)) if a == 1 and b > 1)
 
 
 def _long_exact(values) -> bool:
@@ -188,7 +214,7 @@ def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
     outer = inert = global_parameters.evaluate is False
     try:
         for index in np.ndindex(*s):
-            entry = [a[index] if is_tensor(a) else a for a in args]
+            entry = [a[source_index(index, a.shape)] if is_tensor(a) else a for a in args]
             long = outer or _long_exact(entry)
             if long != inert:  # switched only when it changes: each switch empties SymPy's cache
                 global_parameters.evaluate = not long
@@ -201,11 +227,21 @@ def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
 
 
 def unbroadcast(grad: Value, target: Shape) -> Value:
-    """Sum a gradient back to the shape of a broadcast operand (a scalar collects every entry)."""
-    if target == () and is_tensor(grad):
+    """Sum a gradient back to the shape of a broadcast operand: a scalar collects every entry,
+    a 3x1 column bias the entries of each row (the batch's columns), a 1xn row each column."""
+    if not is_tensor(grad) or shape(grad) == target:
+        return grad
+    if target == ():
         with exact_arithmetic(grad):
             return fold(sp.Add(*grad.flat))
-    return grad
+    out = np.empty(target, dtype=object)
+    for index in np.ndindex(*target):
+        rows = range(grad.shape[0]) if target[0] == 1 else [index[0]]
+        cols = range(grad.shape[1]) if target[1] == 1 else [index[1]]
+        terms = [grad[i, j] for i in rows for j in cols]
+        with exact_arithmetic(*terms):
+            out[index] = fold(sp.Add(*terms))
+    return out
 
 
 def add(a: Value, b: Value) -> Value:

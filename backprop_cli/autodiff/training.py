@@ -47,6 +47,9 @@ class State:
     given: dict[str, Value]
     values: Values
     grads: dict[str, Value] = field(default_factory=dict)  # of the loss, for each parameter
+    # The optimizer's memory for each parameter once this state's update is made (momentum's
+    # buffer; Adam's m and v), so that an explanation can show every quantity of the update.
+    memory: dict[str, tuple[Value, ...]] = field(default_factory=dict)
 
     def value(self, name: str, graph: Graph) -> Value:
         """A given's value (a parameter after its updates) or a step's, in this state."""
@@ -80,6 +83,7 @@ def run_training(graph: Graph, given: dict[str, Value], loss: Node, seed: Value,
             g = run.grad(graph.by_name[name]) if g is None else g
             state.grads[name] = g
             update = OPTIMIZERS[training.optimizer](training, g, memory[name], t + 1)
+            state.memory[name] = tuple(memory[name])
             current[name] = elementwise(lambda w, u: w + direction * u, current[name], update)
     return states
 

@@ -14,10 +14,13 @@ from backprop_cli.cli.common import friendly_errors
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @friendly_errors
 def solve(file: str, every: bool, fmt: str) -> None:
-    """Print the correct answers of FILE's asked keys, exactly.
+    """Print the correct answers of FILE's asked keys.
 
-    The YAML output is an answers file: `backprop check FILE --answers key.yaml`
-    reads it back.
+    Each value is exact when its exact form is short (at most 60 characters:
+    -2, 3/2, exp(-1)/(1 + exp(-1))**2); a longer one (a deep sigmoid network's)
+    is printed in decimal to 15 significant digits, which check accepts within
+    the exercise's tolerance.  The YAML output is an answers file:
+    `backprop check FILE --answers key.yaml` reads it back.
     """
     from backprop_cli.grading import pipeline
 

@@ -41,8 +41,14 @@ Key = ValueKey | GradKey | TrainKey
 
 
 def parse_key(text: str) -> Key | None:
-    """The key written as ``text``, or None when it is not a key at all."""
-    text = text.strip()
+    """The key written as ``text``, or None when it is not a key at all.
+
+    A gradient may be written as the trace writes it, ``∂loss/∂w``, and with spaces,
+    ``dL / dw``: both are ``dL/dw``.
+    """
+    text = text.strip().replace("∂", "d")
+    if "/" in text:
+        text = "".join(text.split())
     if m := _GRAD.fullmatch(text):
         return GradKey(m[1], m[2])
     if m := _TRAIN.fullmatch(text):

@@ -19,7 +19,7 @@ import sympy as sp
 
 from backprop_cli.autodiff.graph import Graph, Node, Role, StepSource
 from backprop_cli.autodiff.training import OPTIMIZERS, Training
-from backprop_cli.exercise.asks import BROKEN_TRAINING, read_asks
+from backprop_cli.exercise.asks import BROKEN_TRAINING, answer_label, read_asks
 from backprop_cli.exercise.build import Collector, assemble
 from backprop_cli.exercise.model import Exercise, Given, Tolerance, Upstream, Visibility
 from backprop_cli.exercise.reading import (constant, locator, parse_scalar, read_bool, read_text, read_value,
@@ -40,6 +40,14 @@ TRAIN_RANGES = {"rate": "a positive number", "eps": "a positive number",
                 "beta2": "from 0 up to (not including) 1"}
 _ID = re.compile(r"[a-z0-9_-]+")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def looks_like_answers(root: YMapping) -> bool:
+    """No 'backprop:' line, and every key an answer key (or 'exercise: ID')."""
+    keys = root.keys()
+    return (bool(keys) and "backprop" not in keys
+            and all(k == "exercise" or answer_label(k) is not None for k in keys)
+            and not any(k in TOP_KEYS for k in keys if k != "exercise"))
 
 
 def load_exercise(path: str | os.PathLike, limits: Limits = DEFAULT,
@@ -187,6 +195,11 @@ class _Reader:
 
     def check_version(self, root: YMapping) -> None:
         node = root.get("backprop")
+        if node is None and looks_like_answers(root):
+            self.problems.append(node_problem(
+                root, "this is an answers file (key: answer), not an exercise",
+                "give it with --answers, after the exercise: backprop check EXERCISE --answers FILE"))
+            raise BackpropError(self.problems)
         if node is None:
             self.problems.append(node_problem(root, "missing 'backprop: 1' (the format version)",
                                               "put 'backprop: 1' as the first line"))

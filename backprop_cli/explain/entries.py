@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import sympy as sp
 
 from backprop_cli.autodiff.engine import Backward
-from backprop_cli.source.errors import BackpropError
 from backprop_cli.autodiff.graph import Node, Role
-from backprop_cli.autodiff.tensor import Value, is_tensor, shape, shape_text
-from backprop_cli.explain.trace import BackwardEntry, Trace, assemble, decimal_or_none, forward_rows, \
-    number, partial, scalar_pieces
+from backprop_cli.autodiff.tensor import (Value, exact_arithmetic, fold, is_tensor, shape, shape_text,
+                                          source_index)
+from backprop_cli.explain.chain import (SEED_NOTE, UPSTREAM_NOTE, ChainLine, Link, part_expression,
+                                        write_entry)
+from backprop_cli.explain.trace import Trace, forward_rows
+from backprop_cli.source.errors import BackpropError
 
 NUMBERING = "Entries are numbered from 1: W[i,j] is row i, column j; a column vector's v[i] is row i."
 
@@ -55,7 +57,8 @@ class _Edge:
     local_symbolic: sp.Expr
 
 
-def entry_trace(run: Backward, node: Node, index: tuple) -> Trace:
+def entry_lines(run: Backward, node: Node, index: tuple) -> list[ChainLine]:
+    """The scalar chain of d(of)/d(node[index]): one line per entry it reaches, output first."""
     graph, values = run.graph, run.values
     above = set(graph.ancestors(run.target))
     symbols: dict[str, sp.Expr] = {}  # entry name -> its value, for the 'with' notes
@@ -88,31 +91,38 @@ def entry_trace(run: Backward, node: Node, index: tuple) -> Trace:
                         reached.append((consumer, k))
                     edges.setdefault((n, e), []).append(_Edge(consumer, k, local, local_symbolic))
 
-    trace = Trace(run.of, forward=forward_rows(graph.ancestors(run.target), values), note=NUMBERING)
+    lines = []
     for n, e in sorted(reached, key=lambda r: (-r[0].index, r[1])):
-        trace.backward.append(_entry_line(run, n, e, edges.get((n, e), []), symbols))
+        name = entry_name(n.name, e, values[n])
+        links = tuple(Link(edge.consumer, entry_name(edge.consumer.name, edge.out_index, values[edge.consumer]),
+                           _at(run.grad(edge.consumer), edge.out_index), edge.local_symbolic, edge.local,
+                           _product(_at(run.grad(edge.consumer), edge.out_index), edge.local), symbols)
+                      for edge in edges.get((n, e), []))
+        seed = (UPSTREAM_NOTE if run.outside else SEED_NOTE) if n is run.target else None
+        expression, known = None, {}
+        if n.role is Role.PART:
+            expression, known = part_expression(
+                n, lambda i: _at(values[i], _input_index(e, values[i])),
+                lambda i: entry_name("", _input_index(e, values[i]), values[i]))
+        lines.append(ChainLine(n, name, _at(run.grad(n), e), links, seed, expression, known))
+    return lines
+
+
+def entry_trace(run: Backward, node: Node, index: tuple) -> Trace:
+    trace = Trace(run.of, forward=forward_rows(run.graph.ancestors(run.target), run.values), note=NUMBERING)
+    trace.backward = [write_entry(line, run.of) for line in entry_lines(run, node, index)]
     return trace
+
+
+def _product(upstream: sp.Expr, local: sp.Expr) -> sp.Expr:
+    with exact_arithmetic(upstream, local):
+        return fold(upstream * local)
 
 
 def _at(value: Value, k: tuple) -> sp.Expr:
     return value[k] if is_tensor(value) and k != () else value
 
 
-def _entry_line(run: Backward, node: Node, index: tuple, edges: list[_Edge], symbols) -> BackwardEntry:
-    name = entry_name(node.name, index, run.values[node])
-    total = _at(run.grad(node), index)
-    target = partial(run.of, name)
-    if node is run.target:
-        note = "upstream, given" if run.outside else "seed: the derivative of a thing by itself"
-        return BackwardEntry(name, target, (number(total),), number(total), decimal_or_none(total), note)
-    parts, term_values, used = [], [], {}
-    for edge in edges:
-        upstream = _at(run.grad(edge.consumer), edge.out_index)
-        consumer = entry_name(edge.consumer.name, edge.out_index, run.values[edge.consumer])
-        parts.append(scalar_pieces(run.of, consumer, name, upstream, edge.local_symbolic, edge.local))
-        term_values.append(upstream * edge.local)
-        for sym in sorted(edge.local_symbolic.free_symbols, key=lambda s: s.name):
-            if sym.name in symbols:
-                used[sym.name] = f"{sym.name} = {number(symbols[sym.name])}"
-    stages = assemble(parts, list(used.values()), term_values, total)
-    return BackwardEntry(name, target, stages, number(total), decimal_or_none(total))
+def _input_index(k: tuple, value: Value) -> tuple:
+    """The entry of an elementwise op's input that output entry ``k`` uses (broadcasting)."""
+    return source_index(k, shape(value)) if k != () else ()

@@ -25,8 +25,9 @@ from backprop_cli.autodiff.graph import Node, Role
 from backprop_cli.autodiff.ops import contribution
 from backprop_cli.autodiff.tensor import Value, elementwise, entries, filled, is_tensor, zeros_like
 from backprop_cli.autodiff.training import run_training
-from backprop_cli.exercise.keys import GradKey, Key, TrainKey
+from backprop_cli.exercise.keys import GradKey, Key, TrainKey, ValueKey
 from backprop_cli.explain.trace import number
+from backprop_cli.grading import mistakes
 from backprop_cli.grading.carried import carried_forward
 from backprop_cli.grading.replay import Candidate, Mistake, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
@@ -85,12 +86,25 @@ def _replayed(solution: Solution, key: Key) -> Iterator[Candidate]:
     """The candidates that depend only on the exercise, not on the student's other answers."""
     if isinstance(key, TrainKey):
         yield from _update_sign(solution, key)
+    if isinstance(key, ValueKey):
+        yield from _named(key, mistakes.value_mistakes(solution, key))
     if isinstance(key, GradKey):
         yield from _transpose(solution, key)
+        yield from _named(key, mistakes.gradient_mistakes(solution, key))
         yield from _missing_mean(solution, key)
         yield from _missing_upstream(solution, key)
         yield from _edge_mistakes(solution, key)
     yield Candidate("sign", lambda r: _negate(r.expected(key)), lambda: _sign_feedback(solution, key))
+
+
+def _named(key: Key, found) -> Iterator[Candidate]:
+    """The mistakes of :mod:`~backprop_cli.grading.mistakes` as recipes."""
+    for mistake in found:
+        if mistake.pull is not None:
+            make = _rerun(key, mistake.pull)
+        else:
+            make = (lambda r, m=mistake: m.forward(r.given, r.values))
+        yield Candidate(mistake.code, make, lambda m=mistake: m.feedback)
 
 
 # ------------------------------------------------------------------ helpers

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from backprop_cli.autodiff.numbers import shown
-from backprop_cli.exercise.asks import Form
-from backprop_cli.exercise.load import answer_hint, load_exercise
+from backprop_cli.exercise.asks import Form, check_key
+from backprop_cli.exercise.keys import parse_key
+from backprop_cli.exercise.load import answer_hint, load_exercise, looks_like_answers
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.explain.trace import Trace, make_trace
+from backprop_cli.explain.training import training_trace
 from backprop_cli.grading import formula, runner
 from backprop_cli.grading.budget import Skips, Watch
-from backprop_cli.grading.results import (Explanation, FileResult, SolvedKey, exit_code, student_view,
-                                           summarize, with_times)
+from backprop_cli.grading.results import (Detail, Explanation, FileResult, SolvedKey, exit_code,
+                                          student_view, summarize, with_times)
 from backprop_cli.grading.solver import Solution
 from backprop_cli.grading.stopwatch import Stopwatch
 from backprop_cli.grading.verdicts import grade_file
@@ -82,20 +84,30 @@ def load_answers(path: str | os.PathLike, limits: Limits = DEFAULT) -> Answers:
     return Answers(root, node.text.strip() if node is not None else None)
 
 
+def is_answers_file(path: str | os.PathLike) -> bool:
+    """A YAML mapping of answer keys with no 'backprop:' line: an answers file, not an exercise."""
+    try:
+        root = load_file(path)
+    except BackpropError:
+        return False  # the exercise reader says what is wrong with it
+    return isinstance(root, YMapping) and looks_like_answers(root)
+
+
 def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
               skip: Skips, picture: bool = False, salt: str | None = None,
-              traces: bool = True) -> runner.Outcome:
+              traces: bool = True, detail: Detail = Detail.FOCUSED) -> runner.Outcome:
     """Grade one file and summarise it for the renderers; nothing escapes but MemoryError.
 
     With ``picture``, the result also carries the graph with the asked items marked.
-    ``traces``: cut the trace that leads to each wrong answer.  Each item's time is kept.
+    ``traces``: explain each wrong answer; ``detail``: how much of the trace that keeps.
+    Each item's time is kept.
     """
     mapping, exercise_id, unusable = (answers.mapping, answers.exercise_id, answers.unusable) if answers \
         else (None, None, None)
     timer = Stopwatch(watch)
     report = grade_file(path, mapping, exercise_id, limits, timer, skip, salt, unusable)
     try:
-        result = summarize(report, timer, skip, picture, limits, traces)
+        result = summarize(report, timer, skip, picture, limits, traces, detail=detail)
     except MemoryError:
         raise
     except Exception as err:  # a bug must not cost the other files their grades
@@ -107,15 +119,16 @@ def check_one(path: str, answers: Answers | None, limits: Limits, watch: Watch,
 
 def check(paths: list[str], answers: Answers | None = None, limits: Limits = DEFAULT,
           bounded: bool = True, pictures: bool = False, salt: str | None = None,
-          traces: bool = True) -> CheckRun:
+          traces: bool = True, detail: Detail = Detail.FOCUSED) -> CheckRun:
     """Grade every file; with ``bounded``, in a worker that bounds each answer's time and memory.
 
     ``pictures`` draws each file's graph with the asked items marked (the HTML report).
     With ``salt``, each file must be a student's variant, unedited but for its answers.
-    ``traces``: cut the trace that leads to each wrong answer (only text, Markdown and
-    Gradescope output show them, and deep networks take seconds to trace).
+    ``traces``: explain each wrong answer (only text, Markdown and Gradescope output show
+    it, and deep networks take seconds to trace); ``detail``: the whole slice of the trace
+    (FULL) or only the way to the wrong thing (FOCUSED, the text report's default).
     """
-    grade = functools.partial(_grade_with, answers, limits, pictures, salt, traces)
+    grade = functools.partial(_grade_with, answers, limits, pictures, salt, traces, detail)
     outcomes = run_files(paths, grade, limits, bounded)
     return CheckRun([result for result, _ in outcomes], [crash for _, crash in outcomes if crash])
 
@@ -131,8 +144,8 @@ def run_files(paths: list[str], grade: runner.GradeOne, limits: Limits = DEFAULT
 
 
 def _grade_with(answers: Answers | None, limits: Limits, pictures: bool, salt: str | None, traces: bool,
-                path: str, watch: Watch, skip: Skips) -> runner.Outcome:
-    return check_one(path, answers, limits, watch, skip, pictures, salt, traces)
+                detail: Detail, path: str, watch: Watch, skip: Skips) -> runner.Outcome:
+    return check_one(path, answers, limits, watch, skip, pictures, salt, traces, detail)
 
 
 def check_with_key(key_folder: str, paths: list[str], limits: Limits = DEFAULT, bounded: bool = True,
@@ -208,7 +221,10 @@ def load_expression(expression: str, given: list[str], upstream: list[str]) -> E
 
 def explain(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             entry: str | None = None) -> Trace:
-    """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain."""
+    """The trace of d(of)/d(...): whole, the slice that leads to ``wrt``, or one entry's chain;
+    for ``of`` a training value (``w@2``), each update that leads to it."""
+    if of is not None and "@" in of:
+        return _training_trace(exercise, Solution(exercise), of)
     run, wrt_node = backward_pass(exercise, of, wrt)
     if entry is not None:
         from backprop_cli.explain.entries import entry_trace, parse_entry
@@ -241,9 +257,12 @@ def explanation(exercise: Exercise, of: str | None = None, wrt: str | None = Non
 
 def drawing(exercise: Exercise, of: str | None = None, wrt: str | None = None,
             limits: Limits = DEFAULT) -> tuple[Picture | None, str | None]:
-    """The picture, or None and why the graph is not drawn (it is too big)."""
+    """The picture, or None and why the graph is not drawn (it is too big, or ``of`` is a
+    value after training updates, which the trace explains instead)."""
     from backprop_cli.explain.picture import too_big
 
+    if of is not None and "@" in of:
+        return None, f"{of} is a value after training updates: the trace explains it"
     note = too_big(len(exercise.graph.nodes), limits.max_picture_nodes)
     return (picture(exercise, of, wrt, limits), None) if note is None else (None, note)
 
@@ -252,6 +271,9 @@ def backward_pass(exercise: Exercise, of: str | None = None, wrt: str | None = N
     """The backward pass of ``of`` (default: the loss) and the ``wrt`` node, both checked."""
     solution = Solution(exercise)
     of = of or solution.loss_name
+    if "@" in of:
+        raise BackpropError(f"--of {of}: a value after training updates has a trace "
+                            "(--format text, markdown or json) but no picture")
     if of not in exercise.graph.by_name and not (exercise.upstream and of == exercise.upstream.name):
         raise BackpropError(f"--of {of}: there is no step or outside loss called '{of}'")
     wrt_node = None
@@ -260,3 +282,13 @@ def backward_pass(exercise: Exercise, of: str | None = None, wrt: str | None = N
         if wrt_node is None:
             raise BackpropError(f"--wrt {wrt}: there is no given or step called '{wrt}'")
     return solution.backward(of), wrt_node
+
+
+def _training_trace(exercise: Exercise, solution: Solution, of: str) -> Trace:
+    """``explain --of w@2``: each update of a parameter up to the second, or a step after them."""
+    key = parse_key(of)
+    problem = check_key(key, of, exercise.graph, exercise.upstream and exercise.upstream.name,
+                        exercise.training)
+    if problem is not None:
+        raise BackpropError(f"--of {of}: {problem}")
+    return training_trace(exercise.training, solution.trajectory(), exercise.graph, key, solution.loss_name)

@@ -8,6 +8,7 @@ printed form of every value and cutting the trace slice for wrong items.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -15,18 +16,29 @@ import sympy as sp
 
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.verdicts import Report, Status, Verdict, graph_order
-from backprop_cli.exercise.keys import GradKey, ValueKey
+from backprop_cli.exercise.keys import GradKey, TrainKey, ValueKey
 from backprop_cli.autodiff.numbers import exact_text, shown
 from backprop_cli.autodiff.tensor import is_tensor
 from backprop_cli.exercise.model import Visibility
 from backprop_cli.source.errors import Location
-from backprop_cli.explain.trace import Trace, make_trace, value_trace
+from backprop_cli.explain.text import brief_result
+from backprop_cli.explain.trace import ForwardRow, Trace, make_trace, value_trace
+from backprop_cli.explain.training import training_trace
+from backprop_cli.grading.focus import Focus, Focuser
 from backprop_cli.source.limits import DEFAULT, Limits
 
 if TYPE_CHECKING:
     from backprop_cli.explain.picture import Picture  # drawn only for the HTML formats: imported then
 
 PICTURE = "the graph picture"  # the label grading reports while it draws one
+FORWARD = "the forward table"  # ... and while it writes the steps wrong values depend on
+
+
+class Detail(str, enum.Enum):
+    """How much of the trace a wrong answer's explanation keeps."""
+
+    FOCUSED = "focused"  # the way to the wrong thing (grading.focus): check's text report
+    FULL = "full"  # the whole slice of the trace that leads to each wrong item (--verbose, pages)
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,9 @@ class ItemResult:
     seconds: float = 0.0  # time spent on this item (reading, comparing, diagnosing, tracing)
     note: str | None = None  # what was cut short (naming the mistake, the explanation) and why; how
     # an answer was read when that may not be what was meant (a flat list taken as a row)
+    focus: Focus | None = None  # the way to the wrong thing (Detail.FOCUSED)
+    expected_text: str | list[list[str]] | None = None  # for reading: "-1/8 ≈ -0.125", "≈ 0.2472"
+    hint: str | None = None  # said next to the item: "you wrote dloss/dW: did you mean dloss/dw?"
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,9 @@ class FileResult:
     hide_expected: bool = False
     visibility: Visibility = Visibility.VISIBLE
     seconds: float = 0.0  # time spent on the whole file
+    forward: list[ForwardRow] = field(default_factory=list)  # FOCUSED: the steps wrong values depend on
+    more: str | None = None  # FOCUSED: the command that shows everything that was left out
+    points_shown: bool = False  # the exercise weighs its items or gives partial credit
 
     @property
     def first_wrong(self) -> str | None:
@@ -97,14 +115,14 @@ class Explanation:
 
 def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None,
               picture: bool = False, limits: Limits = DEFAULT, traces: bool = True,
-              reveal: bool = False) -> FileResult:
+              reveal: bool = False, detail: Detail = Detail.FULL) -> FileResult:
     """Strings and numbers for the renderers; ``watch`` and ``skip`` as in grading.grade.
 
     With ``picture``, the result carries the graph with the asked items marked on it.
-    ``traces``: cut the trace slice of each wrong item (only text, Markdown and
-    Gradescope show them).  ``reveal``: keep expected values and diagnoses of a
-    ``hide_expected`` exercise, for the teacher's gradebook; :func:`student_view`
-    hides them again.
+    ``traces``: explain each wrong item (only text, Markdown and Gradescope show it), with
+    the whole slice of the trace or, ``detail`` FOCUSED, only the way to the wrong thing.
+    ``reveal``: keep expected values and diagnoses of a ``hide_expected`` exercise, for
+    the teacher's gradebook; :func:`student_view` hides them again.
     """
     ex = report.exercise
     if report.problems or ex is None:
@@ -114,24 +132,58 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
         # The exercise is known (only its answers could not be used): its points still count.
         asked = float(sum((ask.points for ask in ex.asks), sp.Integer(0)))
         return FileResult(report.file, ex.id, ex.title, error, max_score=asked)
-    items, skip = [], skip or {}
+    skip = skip or {}
     watch(Phase.LOADING, "")  # how the right answers print is the exercise's work, not an answer's
-    expected = {v.label: _shown_once(report.solution, v) for v in report.items}
-    for verdict in report.items:
-        watch(Phase.TRACE, verdict.label)
-        items.append(_item(report, verdict, expected[verdict.label], skip,
-                           traces and (reveal or not ex.hide_expected)))
+    expected = {v.label: _once(report.solution, "shown", v, _shown) for v in report.items}
+    readable = {v.label: _once(report.solution, "readable", v, _readable) for v in report.items}
     wrong = sorted((v for v in report.items if v.status is not Status.CORRECT),
                    key=lambda v: graph_order(v.key, ex))
+    explain = traces and (reveal or not ex.hide_expected)
+    focused = explain and detail is Detail.FOCUSED
+    focuser, focuses = Focuser(report), {}
+    for verdict in wrong if focused else []:  # the first wrong step first: later ones refer back
+        watch(Phase.TRACE, verdict.label)
+        if skipped(skip, Phase.ANSWER, verdict.label) is None and skipped(skip, Phase.TRACE, verdict.label) is None:
+            focuses[verdict.label] = _guarded(report, lambda v=verdict: focuser.item(v),
+                                              "the explanation", "worked out")
+    items = []
+    for verdict in report.items:
+        watch(Phase.TRACE, verdict.label)
+        items.append(_item(report, verdict, expected[verdict.label], readable[verdict.label], skip,
+                           explain and not focused, focuses.get(verdict.label, (None, None)), focused))
+    forward: list[ForwardRow] = []
+    if focused:
+        watch(Phase.TRACE, FORWARD)
+        forward = [] if skipped(skip, Phase.TRACE, FORWARD) is not None else focuser.forward_rows()
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
         drawn, note = _picture_guarded(report, [v.label for v in wrong],
                                        skipped(skip, Phase.TRACE, PICTURE) is not None, limits)
+    more = f"backprop check --verbose {report.file}" if any(i.focus for i in items) else None
     result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),
                         float(report.score), float(report.max_score), [v.label for v in wrong],
-                        drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility)
+                        drawn, note, hide_expected=ex.hide_expected, visibility=ex.visibility,
+                        forward=forward, more=more, points_shown=_weighted(ex))
     return result if reveal else student_view(result)
+
+
+def _weighted(exercise) -> bool:
+    """Points per item are worth printing: some ask has its own weight, or credit can be partial."""
+    return (any(ask.points != 1 or ask.partial for ask in exercise.asks)
+            or exercise.carry_forward != 0)
+
+
+def _readable(value):
+    """The expected value for a person: exact when short, with its decimal beside it."""
+    try:
+        if is_tensor(value):
+            return [[brief_result(e) for e in row] for row in value]
+        return brief_result(value)
+    except MemoryError:
+        raise
+    except Exception:
+        return None  # the renderer falls back on the printed form
 
 
 def _guarded(report: Report, make, what: str, verb: str):
@@ -159,6 +211,7 @@ def _picture_guarded(report: Report, wrong: list[str], skipped: bool,
 def _picture(report: Report, wrong: list[str], skipped: bool,
              limits: Limits) -> tuple[Picture | None, str | None]:
     """The graph with each asked item marked on the node it is about."""
+    from backprop_cli.explain import picture as pictures
     from backprop_cli.explain import picture as pictures
     from backprop_cli.explain.picture import Asked
 
@@ -188,8 +241,9 @@ def student_view(result: FileResult) -> FileResult:
         return result
     # Every classic mistake can be undone to give the right value, so hiding the
     # expected values hides what is said about the mistake too.
-    return replace(result, items=[replace(i, expected=None, diagnosis=None, feedback=None, trace=None)
-                                  for i in result.items])
+    return replace(result, forward=[],
+                   items=[replace(i, expected=None, expected_text=None, diagnosis=None, feedback=None,
+                                  trace=None, focus=None) for i in result.items])
 
 
 def with_times(result: FileResult, seconds: dict[str, float], total: float) -> FileResult:
@@ -198,11 +252,12 @@ def with_times(result: FileResult, seconds: dict[str, float], total: float) -> F
                    items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
 
 
-def _shown_once(solution, verdict: Verdict) -> str | list[list[str]]:
-    """How the right answer prints: the same for every copy of the exercise, so worked out once."""
-    key = ("shown", verdict.key)
+def _once(solution, tag: str, verdict: Verdict, make):
+    """How the right answer prints (``make`` of it): the same for every copy of the exercise,
+    so worked out once."""
+    key = (tag, verdict.key)
     if key not in solution.memo:
-        solution.memo[key] = _shown(verdict.expected)
+        solution.memo[key] = make(verdict.expected)
     return solution.memo[key]
 
 
@@ -224,17 +279,21 @@ def _shown(value) -> str | list[list[str]]:
         return text if text and len(text) <= 200 else "(too large to print)"
 
 
-def _item(report: Report, verdict: Verdict, expected, skip: Skips, trace: bool) -> ItemResult:
-    """One item; ``trace``: cut its trace slice if it is wrong (and that part was not stopped)."""
+def _item(report: Report, verdict: Verdict, expected, readable, skip: Skips, trace: bool,
+          focus: tuple[Focus | None, str | None] = (None, None), focused: bool = False) -> ItemResult:
+    """One item; ``trace``: cut its trace slice if it is wrong (and that part was not stopped);
+    ``focus``: the way to it already worked out (Detail.FOCUSED), and why not, if it failed."""
     wrong = verdict.status in (Status.INCORRECT, Status.INVALID, Status.MISSING)
     notes = list(verdict.notes)
     way = None
-    if wrong and trace and skipped(skip, Phase.ANSWER, verdict.label) is None:
+    if wrong and (trace or focused) and skipped(skip, Phase.ANSWER, verdict.label) is None:
         why = skipped(skip, Phase.TRACE, verdict.label)
         if why is not None:
             notes.append(stopped(Phase.TRACE, why))
-        else:
+        elif trace:
             way = _slice_guarded(report, verdict, notes)
+    if focus[1] is not None:
+        notes.append(focus[1])
     return ItemResult(
         key=verdict.label,
         status=verdict.status,
@@ -249,6 +308,9 @@ def _item(report: Report, verdict: Verdict, expected, skip: Skips, trace: bool) 
         trace=way,
         location=verdict.location,
         note="; ".join(notes) or None,
+        focus=focus[0],
+        expected_text=readable,
+        hint=verdict.hint,
     )
 
 
@@ -268,6 +330,10 @@ def _slice(report: Report, verdict: Verdict) -> Trace | None:
             memo["trace", key] = make_trace(report.solution.backward(key.of), ex.node(key.wrt))
         elif isinstance(key, ValueKey):
             memo["trace", key] = value_trace(ex.node(key.name), ex.values, ex.graph)
+        elif isinstance(key, TrainKey):
+            solution = report.solution
+            memo["trace", key] = training_trace(ex.training, solution.trajectory(), ex.graph, key,
+                                                solution.loss_name)
         else:
             memo["trace", key] = None
     return memo["trace", key]

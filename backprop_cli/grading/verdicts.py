@@ -21,7 +21,7 @@ from backprop_cli.exercise.keys import GradKey, Key, ValueKey
 from backprop_cli.exercise.load import exercise_part
 from backprop_cli.exercise.model import Exercise
 from backprop_cli.exercise.reading import Number, read_grid, read_number
-from backprop_cli.grading import cache, compare, formula
+from backprop_cli.grading import advice, cache, compare, formula
 from backprop_cli.grading.budget import Phase, Skips, Watch, failure_words, no_watch, skipped, stopped
 from backprop_cli.grading.carried import carried_forward
 from backprop_cli.grading.diagnosis import replayed
@@ -56,6 +56,7 @@ class Verdict:
     right_entries: list[list[bool]] | None = None  # a tensor answer of the right shape
     diagnosis: str | None = None
     feedback: str | None = None
+    hint: str | None = None  # a missing answer written under a near-miss key: "did you mean ...?"
     share: sp.Expr = sp.Integer(0)  # of max_points earned short of correct (partial, carried forward)
     grid: Grid | None = None  # the answer as read, for diagnosis
     location: Location | None = None  # where the answer is written (file, line, column)
@@ -149,6 +150,9 @@ def grade(exercise: Exercise, answers: YMapping | None = None, limits: Limits = 
     _explain_mistakes(report, watch, skip)
     asked = {ask.answer_key for ask in exercise.asks}
     report.not_asked = [label for label in given if label not in asked] + unreadable
+    missing = {v.label: v for v in report.items if v.status is Status.MISSING}
+    for label, written in advice.near_misses(list(missing), report.not_asked).items():
+        missing[label].hint = f"you wrote {written}: did you mean {label}?"
     return report
 
 
@@ -217,10 +221,10 @@ def _grade_formula(verdict: Verdict, ask: Ask, node: YNode, solution: Solution, 
     symbols = formula.given_symbols(ex)
     written: formula.Written
     if isinstance(node, YSequence):
-        written = read_grid(node, "this formula", limits, symbols)
+        written = read_grid(node, "this formula", limits, symbols, step_names(ex))
         verdict.answer = [[n.text for n in row] for row in written]
     else:
-        written = read_number(node, "this formula", limits, symbols)
+        written = read_number(node, "this formula", limits, symbols, step_names(ex))
         verdict.answer = written.text
     got = shape(formula.written_value(written))
     if (got or (1, 1)) != (shape(verdict.expected) or (1, 1)):
@@ -242,11 +246,16 @@ def _shape_message(got: tuple, key: Key, expected: Value) -> str:
             f"{shape_text(shape(expected))}")
 
 
-def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | Grid:
+def step_names(exercise: Exercise) -> list[str]:
+    """The steps an answer may not use (it uses the givens, or numbers)."""
+    return [n.name for n in exercise.graph.named() if n.name not in exercise.given]
+
+
+def read_answer(node: YNode, limits: Limits = DEFAULT, names=None, steps=()) -> Number | Grid:
     """A number, or the rows of a tensor (a flat list is a column vector)."""
     if isinstance(node, YSequence):
-        return read_grid(node, "this answer", limits, names)
-    number = read_number(node, "this answer", limits, names)
+        return read_grid(node, "this answer", limits, names, steps)
+    number = read_number(node, "this answer", limits, names, steps)
     if is_tensor(number.value):  # an expression such as W @ x, written over tensor givens
         return [[Number(number.text, e, number.decimal) for e in row] for row in number.value]
     return number
@@ -256,7 +265,7 @@ def read_answer(node: YNode, limits: Limits = DEFAULT, names=None) -> Number | G
 def _read_once(node: YNode, solution: Solution, limits: Limits) -> Number | Grid:
     """:func:`read_answer`, once per answer text and exercise (a problem is placed anew each time)."""
     def read() -> Number | Grid:
-        return read_answer(node, limits, solution.exercise.given)
+        return read_answer(node, limits, solution.exercise.given, step_names(solution.exercise))
 
     key = cache.answer_key(node)
     return read() if key is None else cache.table(solution, "answers read").get_or_make((key, limits), read)
@@ -359,10 +368,14 @@ def _classic(verdict: Verdict, solution: Solution, near: Replay, exact: Replay) 
     found = _first_match(replayed(solution, verdict.key), verdict.grid, ex, near, exact)
     if found is not None:
         return found
+    off = advice.how_close(verdict.grid, verdict.expected)
     if compare.matches(verdict.grid, verdict.expected, ex, widen=10):
         tol = ex.tolerance
-        return "rounding", (f"your answer is close, but outside the tolerance (relative {tol.rel}, "
-                            f"absolute {tol.abs}): keep more digits in the intermediate results")
+        return "rounding", (f"your answer is close ({off}), but outside the tolerance (relative "
+                            f"{advice.tolerance_text(tol.rel)}, absolute {advice.tolerance_text(tol.abs)}): "
+                            "keep more digits in the intermediate results")
+    if off is not None:
+        return None, f"{off}: carry more digits through the chain"
     return None
 
 

@@ -44,3 +44,22 @@ def _columns() -> int:
     """COLUMNS when it is a whole number, else 120 (a CI log has no width of its own)."""
     text = os.environ.get("COLUMNS", "").strip()
     return int(text) if _SIZE.fullmatch(text) else 120
+
+
+def print_capped(console: Console, renderables, max_lines: int = 0) -> None:
+    """Print the renderables; with ``max_lines``, at most that many lines, then say how many
+    were left out (a CI log stays readable however many answers are wrong)."""
+    if not max_lines:
+        for renderable in renderables:
+            console.print(renderable)
+        return
+    with console.capture() as capture:
+        for renderable in renderables:
+            console.print(renderable)
+    lines = capture.get().splitlines()
+    if len(lines) <= max_lines:
+        console.file.write("\n".join(lines) + "\n")
+        return
+    shown = lines[:max(max_lines - 1, 0)]
+    note = f"… {len(lines) - len(shown)} more lines (raise --max-lines, or 0 for no limit)"
+    console.file.write("\n".join(shown + [note]) + "\n")

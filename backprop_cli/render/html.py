@@ -161,6 +161,10 @@ def trace_sections(trace: Trace, heading: str = "") -> list[str]:
             out.append(f'<pre data-node="{escape(entry.name)}">{escape(chr(10).join(entry.lines()))}</pre>')
         out += [f"<pre>{escape(line)}</pre>" for line in trace.independent_lines()]
         out.append("</div>")
+    if trace.updates:
+        out += [f"<h3>Updates{escape(heading)}</h3>", '<div class="steps">']
+        out += [f"<pre>{escape(chr(10).join(entry.lines()))}</pre>" for entry in trace.updates]
+        out.append("</div>")
     return out
 
 

@@ -48,6 +48,7 @@ def _exercise(r: FileResult) -> dict:
                 "line": i.location.line if i.location else None,
                 "column": i.location.column if i.location else None,
                 "note": i.note,
+                "hint": i.hint,
             }
             for i in r.items
         ],

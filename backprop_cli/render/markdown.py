@@ -35,4 +35,9 @@ def trace_markdown(trace: Trace, heading: str | None = None, prompt: str | None 
             out += entry.lines()
         out += trace.independent_lines()
         out += ["```", ""]
+    if trace.updates:
+        out += ["### Updates", "", "```text"]
+        for entry in trace.updates:
+            out += entry.lines()
+        out += ["```", ""]
     return "\n".join(out)

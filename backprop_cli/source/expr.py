@@ -21,12 +21,12 @@ Trees returned by :func:`parse` are at most ``limits.max_expr_depth`` deep.
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 import warnings
 from dataclasses import replace
 from typing import Mapping
 
+from backprop_cli.source import hints
 from backprop_cli.source.errors import ExpressionError
 from backprop_cli.source.limits import DEFAULT, Limits
 from backprop_cli.source.scan import WHITESPACE, check_characters, number, scan
@@ -155,6 +155,8 @@ class _Converter:
         if handler is not None:
             return handler(self, node)
         message = _REJECTED_NODES.get(type(node), f"{type(node).__name__} is not allowed")
+        if isinstance(node, ast.Tuple) and hints.decimal_comma(self.text):
+            raise self.error("a comma is not a decimal point", node, hints.decimal_comma(self.text))
         if type(node) in _BEFORE_SYMBOL:  # point at the '<', 'and', 'if' or '['
             raise self.symbol_error(message, _BEFORE_SYMBOL[type(node)](node).end_col_offset)
         raise self.error(message, node)
@@ -209,6 +211,10 @@ class _Converter:
     def call(self, node: ast.Call) -> Node:
         func = node.func
         if isinstance(func, ast.Attribute):  # a.method(...): a method call, not a product
+            dotted = hints.dotted_name(func)
+            array = hints.array_hint(dotted, node, self.source) if dotted else None
+            if array:
+                raise self.error(f"'{dotted}(...)' is not part of the exercise language", func, array)
             start = self.at(func.end_col_offset - len(func.attr))
             raise ExpressionError(f"method calls such as '.{func.attr}(...)' are not allowed", start,
                                   len(func.attr), "only the functions of the exercise language "
@@ -226,7 +232,11 @@ class _Converter:
         if name in CONSTANTS:
             raise self.error(f"'{name}' is a constant, not a function", func, f"write {name}*(...)")
         if name not in self.functions:
-            raise self.error(f"unknown function '{name}'", func, _unknown_function_hint(name, self.functions))
+            start, end = self.span(node)
+            hint = (hints.array_hint(name, node, self.source)
+                    or hints.function_hint(name, self.text[start:end], self.functions)
+                    or _unknown_function_hint(name, self.functions))
+            raise self.error(f"unknown function '{name}'", func, hint)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error("'*' arguments are not allowed", arg)
@@ -264,9 +274,6 @@ def _counts_for_depth(node: ast.AST) -> bool:
 
 
 def _unknown_function_hint(name: str, functions: Mapping[str, Signature]) -> str:
-    close = difflib.get_close_matches(name, functions, n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
     known = f"known functions: {', '.join(sorted(functions))}"
     return known + (f"; to multiply, write {name}*(...)" if len(name) <= 2 else "")
 

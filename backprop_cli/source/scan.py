@@ -15,6 +15,7 @@ import unicodedata
 import sympy
 
 from backprop_cli.source.errors import ExpressionError
+from backprop_cli.source.hints import symbol_hint
 from backprop_cli.source.limits import Limits
 from backprop_cli.source.syntax import Num
 
@@ -33,8 +34,8 @@ def check_characters(text: str) -> None:
         if ord(ch) > 127:
             name = unicodedata.name(ch, "unnamed character")
             plain = _LOOKALIKES.get(ch) or unicodedata.normalize("NFKC", ch)
-            hint = f"did you mean '{plain}'?" if plain.isascii() and plain.strip() else (
-                "delete it (it may be invisible)")
+            hint = symbol_hint(text, i) or (f"did you mean '{plain}'?" if plain.isascii() and plain.strip()
+                                            else "delete it (it may be invisible)")
             raise ExpressionError(f"non-ASCII character U+{ord(ch):04X} ({name}) at column {i + 1}",
                                   i, 1, hint)
         if (ch < " " and ch not in WHITESPACE) or ch == "\x7f":

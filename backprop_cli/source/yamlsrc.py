@@ -295,15 +295,41 @@ def _check_characters(source: Source) -> None:
         raise BackpropError(Problem(message, loc, hint, snippet))
 
 
+def _unclosed(source: Source, e: yaml.MarkedYAMLError) -> Problem | None:
+    """A bracket or quote that is never closed, reported where it was opened: the parser only
+    notices at a later line (or at the end of the file), which is not where the fix goes."""
+    start, found = e.context_mark, e.problem_mark
+    if not (e.context and start and found and found.line > start.line):
+        return None
+    opened = source.text[start.index:start.index + 1]
+    if e.context.startswith("while parsing a flow") and opened in "[{":
+        close = "]" if opened == "[" else "}"
+        what = "list" if opened == "[" else "mapping"
+        return _problem_at(source, start.index,
+                           f"{SYNTAX_ERROR}: this '{opened}' is never closed (a '{close}' is missing)",
+                           f"end the {what} with '{close}' on this line, or wherever it ends")
+    if e.context.startswith("while scanning a quoted scalar") and opened in "'\"":
+        return _problem_at(source, start.index, f"{SYNTAX_ERROR}: this {opened} is never closed",
+                           f"end the text with {opened}")
+    return None
+
+
 def _syntax_problem(source: Source, e: yaml.MarkedYAMLError) -> Problem:
+    unclosed = _unclosed(source, e)
+    if unclosed is not None:
+        return unclosed
     message = f"{SYNTAX_ERROR}: {e.problem or e.context or 'syntax error'}"
     if e.problem and e.context:
         where = f" started at line {e.context_mark.line + 1}" if e.context_mark else ""
         message += f" ({e.context}{where})"
     mark = e.problem_mark or e.context_mark
+    tab = any(t in (e.problem or "") for t in ("\t", "\\t", "tab character"))  # PyYAML writes '\\t'
+    if tab:
+        message = f"{SYNTAX_ERROR}: a tab character, where YAML expects spaces"
+    hint = "use spaces to indent: YAML does not allow tabs" if tab else None
     if mark is None:
-        return Problem(message, Location(source.name, 1, 1))
-    return _problem_at(source, mark.index, message)
+        return Problem(message, Location(source.name, 1, 1), hint)
+    return _problem_at(source, mark.index, message, hint)
 
 
 def load_text(text: str | bytes, name: str, limits: Limits = DEFAULT, libyaml: bool = True) -> YNode:
