@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import sympy as sp
 
+from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.graph import Role
 from backprop_cli.autodiff.tensor import Value, is_tensor
 from backprop_cli.explain.chain import ChainLine, Link
