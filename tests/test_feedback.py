@@ -324,3 +324,56 @@ def test_json_keeps_the_expected_value_of_a_missing_answer(here):
     assert {i["key"]: i["expected"] for i in items}["dloss/dw"] == "-2"
     text = check("lm.yaml")
     assert "expected" not in text and text.count("no answer yet") == len(items)
+
+
+# ------------------------------------------------------------- what is pointed at, and how
+
+def test_no_first_wrong_step_when_nothing_is_answered_yet():
+    """A student runs check before filling in the file: nothing is wrong yet, so nothing is
+    pointed at as the first wrong step."""
+    out = check(ROOT / "exercises" / "linear-model.yaml")
+    assert "First wrong step" not in out, out
+    assert out.count("no answer yet") == 8, out
+
+
+def test_the_first_wrong_step_is_an_answered_one(tmp_path):
+    """Missing items earlier in the graph are not 'the first wrong step'; the wrong w@1 is."""
+    answers = tmp_path / "a.yaml"
+    answers.write_text("w@1: 0.8\n")
+    out = check(ROOT / "exercises" / "train-linear-model.yaml", "--answers", answers)
+    assert "First wrong step: w@1 (explained first below)" in out, out
+    data = json.loads(invoke("check", ROOT / "exercises" / "train-linear-model.yaml", "--answers", answers,
+                             "--format", "json", code=1).stdout)
+    assert data["exercises"][0]["first_wrong"] == "w@1"
+
+
+def test_a_later_update_does_not_repeat_the_chain_of_an_earlier_one(tmp_path):
+    answers = tmp_path / "a.yaml"
+    answers.write_text("w@1: 0.8\nw@2: 1.35\n")
+    out = check(ROOT / "exercises" / "train-linear-model.yaml", "--answers", answers)
+    assert out.count("w@1 = w - rate · ∂loss/∂w") == 1, out
+    assert "w@2 = w@1 - rate · ∂loss/∂w at w@1" in out, out
+    assert "(1 line shown above is not repeated.)" in out, out
+
+
+def test_explain_of_one_entry_folds_the_parts_of_a_step_as_check_does():
+    """`explain --wrt W2 --entry 2,3` is the chain check points to: the `+ B` parts and the
+    loss's inner difference are folded into their steps there too."""
+    out = invoke("explain", MLP, "--wrt", "W2", "--entry", "2,3", COLUMNS="100").stdout
+    backward = out[out.index("Backward pass"):]
+    for part in ("z1_1", "z2_1", "z3_1", "loss_1"):
+        assert part not in backward, backward
+    assert "∂loss/∂W2[2,3] = ∂loss/∂z2[2] · ∂z2[2]/∂W2[2,3]" in backward, backward
+
+
+def test_a_grid_cell_keeps_a_long_answer_whole_when_there_is_room(tmp_path):
+    """A column of the softmax gradient, answered in exact forms: the right cells show the
+    student's forms whole at 100 columns, not cut to a few characters."""
+    answers = tmp_path / "a.yaml"
+    answers.write_text('dloss/ds: [["1/(1 + exp(-1) + exp(2))"], ["-0.15"], '
+                       '["exp(-1)/(1 + exp(-1) + exp(2))"]]\n')
+    out = check(ROOT / "exercises" / "softmax-classifier.yaml", "--answers", answers)
+    assert "│       1/(1 + exp(-1) + exp(2)) │" in out, out
+    assert "exp(-1)/(1 + exp(-1) + exp(2))" in out, out
+    assert "✗ -0.15 → -0.1562053" in out, out
+    assert max(len(line) for line in out.splitlines() if line.startswith(("│", "┌", "└"))) <= WIDTH, out

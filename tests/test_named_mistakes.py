@@ -208,6 +208,28 @@ def test_a_mean_squared_error_without_its_one_over_n(tmp_path):
     assert_named(items["loss"], "missing-mean", "mean of 4 numbers")
 
 
+MEAN_WRITTEN_OUT = """backprop: 1
+given:
+  x: [[1, 2, 3, 4]]
+  y: [[2, 3, 5, 9]]
+  w: 1
+steps:
+  y_hat: w * x
+  r: y_hat - y
+  loss: sum(r * r) / 4
+ask: [loss]
+"""
+
+
+def test_a_mean_written_out_as_a_sum_over_n_without_its_one_over_n(tmp_path):
+    # r = [-1, -1, -2, -5]: the sum of squares is 31, the mean 31/4
+    items = graded(tmp_path, MEAN_WRITTEN_OUT, {"loss": "31"})
+    assert_named(items["loss"], "missing-mean", "step 'loss'", "divides it by 4", "divide by 4")
+    # a division that is not by the number of entries is no mean: dividing by 2 is not named so
+    items = graded(tmp_path, MEAN_WRITTEN_OUT.replace("/ 4", "/ 2"), {"loss": "31"})
+    assert items["loss"]["diagnosis"] != "missing-mean", items["loss"]
+
+
 MEAN_THEN_MORE = """backprop: 1
 given:
   e: [[1, -2, 3]]

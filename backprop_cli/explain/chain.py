@@ -219,9 +219,15 @@ def write_entry(line: ChainLine, of: str, values=None, notation: Notation = Nota
         return BackwardEntry(line.name, target, (number(line.value),), number(line.value),
                              decimal_or_none(line.value), note)
     parts = [_pieces(link, line, of, values, number) for link in line.links]
-    stages = assemble(parts, _used(line, lambda n, v: f"{n} = {number(v)}"),
+    stages = assemble(parts, _used(line, _known),
                       [link.value for link in line.links], line.value)
     return BackwardEntry(line.name, target, stages, number(line.value), decimal_or_none(line.value))
+
+
+def _known(name: str, value: Value) -> str:
+    """``x = 1/2``, or ``x4 ≈ 0.5515043082`` (not ``x4 = ≈ ...``) for a value used in a line."""
+    text = number(value)
+    return f"{name} {text}" if text.startswith("≈") else f"{name} = {text}"
 
 
 def assemble(parts: list[tuple[str, str, str]], used: list[str], term_values: list[Value],

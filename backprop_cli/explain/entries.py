@@ -19,6 +19,7 @@ from backprop_cli.autodiff.tensor import (Value, exact_arithmetic, fold, is_tens
                                           source_index)
 from backprop_cli.explain.chain import (SEED_NOTE, UPSTREAM_NOTE, ChainLine, Link, part_expression,
                                         write_entry)
+from backprop_cli.explain.fold import fold as fold_parts  # pass-through parts, as check shows them
 from backprop_cli.explain.trace import Trace, forward_rows
 from backprop_cli.source.errors import BackpropError
 
@@ -110,7 +111,7 @@ def entry_lines(run: Backward, node: Node, index: tuple) -> list[ChainLine]:
 
 def entry_trace(run: Backward, node: Node, index: tuple) -> Trace:
     trace = Trace(run.of, forward=forward_rows(run.graph.ancestors(run.target), run.values), note=NUMBERING)
-    trace.backward = [write_entry(line, run.of) for line in entry_lines(run, node, index)]
+    trace.backward = [write_entry(line, run.of) for line in fold_parts(entry_lines(run, node, index))]
     return trace
 
 

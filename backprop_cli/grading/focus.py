@@ -73,7 +73,22 @@ class Focuser:
             entries = [step_entry(ex.graph, states, key.name, key.step, training.params, index,
                                   Notation.BRIEF)]
             command = f"Each update: backprop explain {self.report.file} --of {key}"
-        return Focus(f"How to get {name}:", entries, [], command)
+        entries, notes = self._unseen([(e, e.target) for e in entries], entries[-1].target)
+        return Focus(f"How to get {name}:", entries, notes, command)
+
+    def _unseen(self, written: list[tuple[BackwardEntry, str]], own: str):
+        """The entries not shown for an earlier wrong answer (``own``, the item's own line, always
+        is), and a note counting those left out."""
+        entries, repeated = [], 0
+        for entry, seen in written:
+            if seen in self.shown and seen != own:
+                repeated += 1
+                continue
+            self.shown.add(seen)
+            entries.append(entry)
+        notes = [f"({repeated} line{'s' if repeated > 1 else ''} shown above "
+                 f"{'are' if repeated > 1 else 'is'} not repeated.)"] if repeated else []
+        return entries, notes
 
     def forward_rows(self) -> list[ForwardRow]:
         """The steps the wrong values depend on, each once, in the order of the work."""
@@ -87,7 +102,6 @@ class Focuser:
         run = self.report.solution.backward(key.of)
         wrt = ex.node(key.wrt)
         value = ex.values[wrt]
-        notes: list[str] = []
         command = None
         if verdict.shape_message is not None:
             lines = chain_lines(run, ex.graph.between(run.target, wrt))
@@ -108,18 +122,9 @@ class Focuser:
         lines = fold(lines)
         lines, dropped = drop_dead_paths(lines, name)
         lines = [line for line in lines if not _plain_seed(line)]
-        entries, repeated = [], 0
-        for line in lines:
-            entry = write_entry(line, run.of, run.values, notation)
-            seen = f"{notation.value} {entry.target}"
-            if seen in self.shown and line.name != name:
-                repeated += 1
-                continue
-            self.shown.add(seen)
-            entries.append(entry)
-        if repeated:
-            notes.append(f"({repeated} line{'s' if repeated > 1 else ''} shown above "
-                         f"{'are' if repeated > 1 else 'is'} not repeated.)")
+        written = [(write_entry(line, run.of, run.values, notation), line) for line in lines]
+        own = next((f"{notation.value} {e.target}" for e, line in written if line.name == name), None)
+        entries, notes = self._unseen([(e, f"{notation.value} {e.target}") for e, _ in written], own)
         if dropped:
             notes.append("(Paths that carry a gradient of 0 are left out.)")
         return Focus(title, entries, notes, command)

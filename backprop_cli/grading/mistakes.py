@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import sympy as sp
 
-from backprop_cli.autodiff import tensor_ops
+from backprop_cli.autodiff import ops, tensor_ops
 from backprop_cli.autodiff.numbers import equal
 from backprop_cli.autodiff.engine import forward
 from backprop_cli.autodiff.graph import Node, Role
@@ -176,3 +176,22 @@ def _missing_mean_value(solution: Solution, key: ValueKey) -> Iterator[Mistake]:
         yield Mistake("missing-mean",
                       f"your answer is the sum where step '{mean.step}' takes the mean of {n} numbers: "
                       f"divide by {n}", forward=summed)
+    for divide in ex.graph.ancestors(node):  # a mean written out: sum(r*r)/4
+        if not _sum_over_count(divide, ex.values):
+            continue
+        n = ex.values[divide.inputs[1]]
+
+        def undivided(given, values, divide=divide, n=n):
+            return forward(ex.graph, given, fixed={divide: values[divide] * n})[node]
+
+        yield Mistake("missing-mean",
+                      f"your answer is the sum where step '{divide.step}' divides it by {n} for the mean: "
+                      f"divide by {n}", forward=undivided)
+
+
+def _sum_over_count(node, values) -> bool:
+    """``sum(v) / n`` with n the number of entries of v (above 1): a mean, written out."""
+    if node.op is not ops.DIV or node.inputs[0].op is not tensor_ops.SUM:
+        return False
+    summed, n = values[node.inputs[0].inputs[0]], values[node.inputs[1]]
+    return is_tensor(summed) and summed.size > 1 and not is_tensor(n) and n == summed.size

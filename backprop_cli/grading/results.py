@@ -86,7 +86,10 @@ class FileResult:
 
     @property
     def first_wrong(self) -> str | None:
-        return self.wrong_in_order[0] if self.wrong_in_order else None
+        """The first answered item that is wrong, in graph order: an item with no answer yet is
+        not a mistake to point at (a student runs check before filling in the file)."""
+        answered = {i.key for i in self.items if i.status in (Status.INCORRECT, Status.INVALID)}
+        return next((label for label in self.wrong_in_order if label in answered), None)
 
     @property
     def ok(self) -> bool:
@@ -158,7 +161,7 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
     drawn, note = (None, None)
     if picture:
         watch(Phase.TRACE, PICTURE)
-        drawn, note = _picture_guarded(report, [v.label for v in wrong],
+        drawn, note = _picture_guarded(report, [v.label for v in wrong if v.status is not Status.MISSING],
                                        skipped(skip, Phase.TRACE, PICTURE) is not None, limits)
     more = f"backprop check --verbose {report.file}" if any(i.focus for i in items) else None
     result = FileResult(report.file, ex.id, ex.title, None, items, list(report.not_asked),

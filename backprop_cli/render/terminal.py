@@ -178,7 +178,7 @@ def _section(item: ItemResult, width: int) -> list[RenderableType]:
     if item.note:
         parts.append(_wrapped(_sentence(item.note), "dim"))
     if grid:
-        parts.append(entry_grid(item, full=False))
+        parts.append(entry_grid(item, full=False, width=width))
     focus = item.focus
     if focus is not None:
         parts.append(_wrapped(focus.title, "bold"))
@@ -276,14 +276,15 @@ def _inline(value: str | list) -> str:
     return one_line(value)
 
 
-GRID_ANSWER = 11  # characters of an answer shown in a focused grid's cell
+GRID_ANSWER = 11  # characters of an answer a focused grid's cell keeps at least
 
 
-def entry_grid(item: ItemResult, full: bool = True) -> Table:
+def entry_grid(item: ItemResult, full: bool = True, width: int = 100) -> Table:
     """A wrong tensor answer entry by entry, the wrong ones marked (and corrected, unless hidden).
 
     ``full`` shows each answer and expected value whole (``check --verbose``); otherwise a
-    long answer is cut short and the expected value is written for reading (``≈ -0.0005552``).
+    long answer is cut to what its column has room for in ``width`` (a wrong cell also holds
+    ``✗ `` and the expected value) and the expected value is written for reading (``≈ -0.0005552``).
     """
     table = Table(box=box.SQUARE, show_header=False, padding=(0, 1))
     for _ in item.right_entries[0]:
@@ -292,10 +293,13 @@ def entry_grid(item: ItemResult, full: bool = True) -> Table:
     expected = expected if not isinstance(expected, str) else [[expected]]  # 1x1 answer
     if expected is not None and not full:  # a grid of decimals needs no '≈' in every cell
         expected = [[e.removeprefix("≈ ") for e in row] for row in expected]
+    longest = max((len(e) for row in expected or [] for e in row), default=0)
+    # a cell: padding and border (3), and in a wrong one '✗ ' and ' → ' around the expected value
+    room = max(GRID_ANSWER, (width - 1) // len(item.right_entries[0]) - 3 - 5 - longest)
     for i, row in enumerate(item.right_entries):
         cells = []
         for j, ok in enumerate(row):
-            answer = one_line(item.answer[i][j] if full else _cut(item.answer[i][j], GRID_ANSWER))
+            answer = one_line(item.answer[i][j] if full else _cut(item.answer[i][j], room))
             if ok:
                 cells.append(Text(answer, style="green"))
             else:
