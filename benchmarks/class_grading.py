@@ -34,6 +34,7 @@ from backprop_cli.autodiff.numbers import shown
 from backprop_cli.exercise.load import load_exercise
 from backprop_cli.grading.diagnosis import StudentWork, candidates
 from backprop_cli.grading.solver import Solution
+from backprop_cli.grading.results import SolvedKey
 from backprop_cli.render.keyfile import answers_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,7 @@ def make_class(folder: Path, students: int, share: float, seed: int = 12) -> tup
                     pairs.append((k, rng.choice(wrong[k])))
                 else:
                     pairs.append((k, v))
-            block = "".join("  " + line + "\n" for line in answers_yaml(pairs).splitlines())
+            block = "".join("  " + line + "\n" for line in answers_yaml([SolvedKey(*p) for p in pairs]).splitlines())
             (folder / path.name).write_text(path.read_text().rstrip("\n") + "\nanswers:\n" + block)
     return key, subs, answers, wrong_count
 
