@@ -98,7 +98,9 @@ def _text(value, level: int) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        parts = (encode_basestring(_safe_text(k)) + ": " + _text(v, level + 1) for k, v in value.items())
+        parts = [encode_basestring(_safe_text(k)) + ": " + (  # None and text, most values, without a call
+            "null" if v is None else encode_basestring(_safe_text(v)) if type(v) is str else _text(v, level + 1))
+            for k, v in value.items()]
         return "{" + inner + ("," + inner).join(parts) + "\n" + _INDENT * level + "}"
     if isinstance(value, list | tuple):
         if not value:
