@@ -236,3 +236,12 @@ def test_not_for_libyaml_finds_what_the_regular_expression_finds(text):
 @given(st.lists(st.sampled_from(_LOOKED_FOR), max_size=40).map("".join))
 def test_not_for_libyaml_agrees_with_the_regular_expression_on_any_text(text):
     assert yamlsrc.not_for_libyaml(text) == (yamlsrc._NOT_FOR_LIBYAML.search(text) is not None)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "a", " ", "é"]),
+                max_size=30).map("".join))
+def test_line_starts_are_where_the_breaks_pyyaml_counts_end(text):
+    from backprop_cli.source.ynodes import _BREAK, line_starts
+
+    assert line_starts(text) == [0] + [m.end() for m in _BREAK.finditer(text)]
