@@ -175,3 +175,38 @@ def test_the_tables_are_bounded(tmp_path):
     results = pipeline.check(paths, bounded=False).results
     assert [r.items[0].expected for r in results] == [str(n + 1) for n in range(len(paths))]
     assert len(cache._EXERCISES.entries) == cache._EXERCISES.size
+
+
+def test_students_with_the_same_wrong_steps_share_one_forward_pass(tmp_path, monkeypatch):
+    from backprop_cli.grading import carried
+
+    runs = []
+    real = carried.forward
+    monkeypatch.setattr(carried, "forward", lambda *a, **k: runs.append(1) or real(*a, **k))
+    answers = [{"a1": "-1/2", "a2": "1/3", "dC/da2": "7", "dC/dz2": "5", "dC/dw2": "3"},
+               {"a1": "-1/2", "a2": "1/3", "dC/da2": "9", "dC/dz2": "11", "dC/dw2": "13"}]
+    paths = filled(tmp_path, "sigmoid-chain", answers)
+    alone = one_at_a_time(paths)
+    clear_all()
+    runs.clear()
+    pipeline.check(paths[:1], bounded=False)
+    first = len(runs)
+    assert first >= 1  # the wrong gradients after wrong steps are tried as carried forward
+    clear_all()
+    runs.clear()
+    assert document(paths) == alone
+    assert len(runs) == first  # the second student's wrong gradients start from the first one's pass
+
+
+def test_the_forward_passes_kept_are_bounded(tmp_path):
+    from backprop_cli.grading.carried import FORWARD_PASSES
+
+    clear_all()
+    answers = [{"a1": f"-{n + 2}", "dC/da2": "7"} for n in range(FORWARD_PASSES + 3)]
+    paths = filled(tmp_path, "sigmoid-chain", answers)
+    alone = one_at_a_time(paths)
+    clear_all()
+    assert document(paths) == alone
+    (loaded,) = cache._EXERCISES.entries.values()
+    assert len(loaded.solution.memo["own forward passes"].entries) == FORWARD_PASSES
+    clear_all()

@@ -342,3 +342,20 @@ def test_the_worker_asks_to_die_with_its_parent_and_lets_go_of_its_pipes():
     assert pdeathsig == signal.SIGKILL
     assert ignores_ctrl_c == 1
     assert stdout == os.devnull
+
+
+def test_progress_keeps_a_bounded_number_of_label_records_and_writes_each_label_right():
+    progress = runner._Progress(0, os.getppid())
+    try:
+        long = "k" * 2000  # a hostile key: recorded by its digest
+        for n in range(runner._LABELS * 2 + 5):
+            progress.set(n, Phase.ANSWER, f"dloss/dw{n}")
+            assert len(progress._labels) <= runner._LABELS
+            assert progress.get().label == f"dloss/dw{n}"
+        progress.set(7, Phase.TRACE, long)
+        snap = progress.get()
+        assert (snap.index, snap.phase, snap.label) == (7, Phase.TRACE, item_id(long))
+        progress.set(8, Phase.LOADING)
+        assert (progress.get().phase, progress.get().label) == (Phase.LOADING, "")
+    finally:
+        progress.memory.close()

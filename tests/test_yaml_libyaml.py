@@ -220,3 +220,28 @@ def test_the_answers_of_known_files_are_mostly_read_alone():
     assert tree(alone) == tree(known.get("answers"))
     too_many = yamlsrc.read_top_value(source, Limits(max_yaml_values=outside + 3), "answers", span, outside)
     assert too_many is None  # past the limit of values: the whole file is read, and refused
+
+
+_LOOKED_FOR = ["\t", "\ufeff", "%", "\n", "\r", "|", ">", "#", "-", "+", "0", "7", " ", "a", ":"]
+
+
+@pytest.mark.parametrize("text", ["", "a: 1\n", "%YAML 1.2\n", "a: 1\n%x", "a: |#c\n", "a: >-2#c\n",
+                                  "a: |2 #c\n", "a: x#y\n", "#|\n", "|" + "-" * 5000 + "#",
+                                  "x" + "#" * 300, "x" + "#" * 300 + "|#", "a:\r%b", "\ufeffa: 1"])
+def test_not_for_libyaml_finds_what_the_regular_expression_finds(text):
+    assert yamlsrc.not_for_libyaml(text) == (yamlsrc._NOT_FOR_LIBYAML.search(text) is not None)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_LOOKED_FOR), max_size=40).map("".join))
+def test_not_for_libyaml_agrees_with_the_regular_expression_on_any_text(text):
+    assert yamlsrc.not_for_libyaml(text) == (yamlsrc._NOT_FOR_LIBYAML.search(text) is not None)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "a", " ", "é"]),
+                max_size=30).map("".join))
+def test_line_starts_are_where_the_breaks_pyyaml_counts_end(text):
+    from backprop_cli.source.ynodes import _BREAK, line_starts
+
+    assert line_starts(text) == [0] + [m.end() for m in _BREAK.finditer(text)]

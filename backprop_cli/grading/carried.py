@@ -17,6 +17,9 @@ from backprop_cli.grading.replay import Candidate, Replay, StudentWork
 from backprop_cli.grading.solver import Solution
 
 
+FORWARD_PASSES = 32  # forward passes on a student's own step values kept per exercise
+
+
 class _CarryForward(Rules):
     """The exact rules, but the student's own gradient wherever they gave one."""
 
@@ -44,7 +47,8 @@ def carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator
         used = [k for k in known_steps if k in work.wrong]
         if used:
             yield Candidate("carried-forward",
-                            _once(solution, key, work, known_steps, lambda r: _forward_with(r, known_steps)[node]),
+                            _once(solution, key, work, known_steps,
+                                  lambda r: _forward_with(r, known_steps, work)[node]),
                             lambda: _carry_words(used, work, solution))
         return
     wrt = graph.by_name[key.wrt]
@@ -57,7 +61,7 @@ def carried_forward(solution: Solution, key: Key, work: StudentWork) -> Iterator
         return
 
     def make(replay: Replay) -> Value:
-        values = _forward_with(replay, known_steps)
+        values = _forward_with(replay, known_steps, work)
         target, seed, outside = ex.seed(key.of, values)
         grads = {graph.by_name[k.wrt]: replay.student[k] for k in known_grads}
         return backward(graph, values, target, seed, outside, _CarryForward(grads), only=wrt).grad(wrt)
@@ -85,10 +89,18 @@ def _content(value: Value):
     return ("tensor", value.shape, tuple(value.flat)) if is_tensor(value) else value
 
 
-def _forward_with(replay: Replay, steps: list[ValueKey]) -> Values:
-    """The forward pass with some step values replaced by the student's."""
+def _forward_with(replay: Replay, steps: list[ValueKey], work: StudentWork) -> Values:
+    """The forward pass with some step values replaced by the student's: run once per exercise and
+    set of those values (every gradient a student got wrong after the same wrong steps starts from
+    it, and a class makes the same few slips), kept for the most recent sets only (a pass holds
+    every node's value).  Nothing changes the values a pass gives (the backward pass reads them)."""
     graph = replay.solution.exercise.graph
-    return forward(graph, replay.given, fixed={graph.by_name[k.name]: replay.student[k] for k in steps})
+
+    def run() -> Values:
+        return forward(graph, replay.given, fixed={graph.by_name[k.name]: replay.student[k] for k in steps})
+
+    content = (replay.exact, tuple((k, _content(work.values[k])) for k in steps))
+    return cache.table(replay.solution, "own forward passes", FORWARD_PASSES).get_or_make(content, run)
 
 
 def _carried_forward_training(solution: Solution, key: TrainKey, work: StudentWork) -> Iterator[Candidate]:

@@ -151,7 +151,8 @@ def summarize(report: Report, watch: Watch = no_watch, skip: Skips | None = None
                                               "the explanation", "worked out")
     items = []
     for verdict in report.items:
-        watch(Phase.TRACE, verdict.label)
+        if verdict.status is not Status.CORRECT:  # a right item has nothing to explain: no stretch of its own
+            watch(Phase.TRACE, verdict.label)
         items.append(_item(report, verdict, expected[verdict.label], readable[verdict.label], skip,
                            explain and not focused, focuses.get(verdict.label, (None, None)), focused))
     forward: list[ForwardRow] = []
@@ -251,8 +252,19 @@ def student_view(result: FileResult) -> FileResult:
 
 def with_times(result: FileResult, seconds: dict[str, float], total: float) -> FileResult:
     """The result with the time spent on each item and on the whole file."""
-    return replace(result, seconds=total,
-                   items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+    return _replaced(result, seconds=total,
+                     items=[_replaced(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
+
+
+def _replaced(record, **changes):
+    """``dataclasses.replace`` of a result record (a frozen dataclass whose fields are all set by
+    its ``__init__``, with no ``__post_init__``), without calling ``__init__`` again: that builds
+    the arguments field by field, which cost more than the rest of a file's summary."""
+    assert changes.keys() <= record.__dict__.keys()
+    copy = object.__new__(type(record))
+    copy.__dict__.update(record.__dict__)
+    copy.__dict__.update(changes)
+    return copy
 
 
 def _once(solution, tag: str, verdict: Verdict, make):

@@ -43,6 +43,7 @@ from backprop_cli.source.limits import DEFAULT, Limits
 _HEADER = struct.Struct("!I")
 _OUT_OF_MEMORY = 3  # the worker's exit code when an allocation failed
 _FAILED = 4  # the worker's exit code for anything else
+_LABELS = 1024  # item labels whose record bytes the worker keeps (a hostile file may have many)
 _BATCH, _BATCH_SECONDS = 64, 0.25  # the worker sends results at most this many (or this long) at a time
 
 Outcome = tuple[FileResult, "Exception | None"]  # the result, and a crash for --debug
@@ -131,35 +132,45 @@ class _Progress:
         self.cpu_limit: process.CpuLimit | None = None  # the worker's, set once forked
         self.budgets: tuple[float, float] = (0.0, 0.0)  # (per file part, per answer)
         self._spent: dict[tuple, float] = {}
+        self._labels: dict[str, bytes] = {}  # each label as a record holds it, worked out once
         self._current: tuple | None = None
         self._since = 0.0
         self._write(index, Phase.READING, 0.0, 0.0, b"")  # the child's CPU clock starts at 0
 
     def set(self, index: int, phase: Phase, label: str = "") -> None:
         """In the worker: a new stretch of work starts; charge the last one to its budget."""
-        data = item_id(label).encode("utf-8", "surrogatepass")  # at most 1000 bytes: fits a record
+        data = self._labels.get(label)
+        if data is None:  # at most 1000 bytes: fits a record
+            if len(self._labels) >= _LABELS:
+                self._labels.clear()
+            data = self._labels[label] = item_id(label).encode("utf-8", "surrogatepass")
         if os.getppid() != self.parent:  # the parent is gone (and no parent-death signal)
             os._exit(_FAILED)
         now = process.own_cpu()
+        spent_by = self._spent
         if self._current is not None:
-            self._spent[self._current] = self._spent.get(self._current, 0.0) + now - self._since
-        key = (index, label) if phase.per_answer else (index, phase)  # one budget per answer
-        spent = self._spent.get(key, 0.0)
+            spent_by[self._current] = spent_by.get(self._current, 0.0) + now - self._since
+        per_answer = phase >= Phase.ANSWER  # Phase.per_answer, without a property call per item
+        key = (index, label) if per_answer else (index, phase)  # one budget per answer
+        spent = spent_by.get(key, 0.0)
         self._current, self._since = key, now
         if self.cpu_limit is not None:
-            self.cpu_limit.allow(now, self.budgets[phase.per_answer] - spent)
+            self.cpu_limit.allow(now, self.budgets[per_answer] - spent)
         self._write(index, phase, now, spent, data)
 
     def _slot(self, counter: int) -> int:
         return self._COUNTER.size + (counter // 2) % 2 * self._SLOT
 
     def _write(self, index: int, phase: Phase, cpu_start: float, spent: float, data: bytes) -> None:
-        self._COUNTER.pack_into(self.memory, 0, self.counter + 1)  # odd: writing the other slot
-        at = self._slot(self.counter + 2)
-        self._RECORD.pack_into(self.memory, at, index, phase, cpu_start, spent, len(data))
-        self.memory[at + self._RECORD.size:at + self._RECORD.size + len(data)] = data
-        self.counter += 2
-        self._COUNTER.pack_into(self.memory, 0, self.counter)
+        memory, counter = self.memory, self.counter
+        self._COUNTER.pack_into(memory, 0, counter + 1)  # odd: writing the other slot
+        at = self._slot(counter + 2)
+        self._RECORD.pack_into(memory, at, index, phase, cpu_start, spent, len(data))
+        if data:
+            at += self._RECORD.size
+            memory[at:at + len(data)] = data
+        self.counter = counter = counter + 2
+        self._COUNTER.pack_into(memory, 0, counter)
 
     def get(self, final: bool = False) -> _Snapshot:
         """In the parent: the last complete record (``final``: the worker is dead, take it as it is)."""

@@ -65,15 +65,15 @@ def check_pieces(results: list[FileResult], notes: list[str] | None = None) -> I
     document holds a NUL: YAML refuses it, and no file name can), and each exercise by
     :func:`_text`, at the depth it stands at.
     """
-    document = check_document(results, notes)
-    exercises = document["exercises"]
-    document["exercises"] = [f"\x00{n}\x00" for n in range(len(exercises))]
+    document = check_document([], notes)  # each exercise's part is made as it is written, not all at once
+    document.update(score=sum(r.score for r in results), max_score=sum(r.max_score for r in results),
+                    exercises=[f"\x00{n}\x00" for n in range(len(results))])
     text, at = dumps(document), 0
-    for n, exercise in enumerate(exercises):
+    for n, result in enumerate(results):
         marker = json.dumps(f"\x00{n}\x00")
         found = text.index(marker, at)
         yield text[at:found]
-        yield _text(exercise, 2)
+        yield _text(_exercise(result), 2)
         at = found + len(marker)
     yield text[at:]
 
@@ -98,7 +98,9 @@ def _text(value, level: int) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        parts = (encode_basestring(_safe_text(k)) + ": " + _text(v, level + 1) for k, v in value.items())
+        parts = [encode_basestring(_safe_text(k)) + ": " + (  # None and text, most values, without a call
+            "null" if v is None else encode_basestring(_safe_text(v)) if type(v) is str else _text(v, level + 1))
+            for k, v in value.items()]
         return "{" + inner + ("," + inner).join(parts) + "\n" + _INDENT * level + "}"
     if isinstance(value, list | tuple):
         if not value:

@@ -57,7 +57,27 @@ SYNTAX_ERROR = "invalid YAML"  # how every YAML syntax problem's message starts
 _ALIAS_MESSAGE = "YAML anchors and aliases are not allowed here: write the value out in full"
 # What libyaml reads differently from the pure-Python parser: tabs, byte order marks past the
 # start, directives, and a block scalar header with a comment and no blank before it ("|#").
-_NOT_FOR_LIBYAML = re.compile(r"[\t\ufeff]|^%|[|>][-+0-9]*#", re.M)
+_NOT_FOR_LIBYAML = re.compile(r"[\t\ufeff]|^%|[|>][-+0-9]*#", re.M)  # what not_for_libyaml looks for
+_MANY_COMMENTS = 256  # more '#' than this: the regular expression looks, not the loop
+
+
+def not_for_libyaml(text: str) -> bool:
+    """``_NOT_FOR_LIBYAML.search(text)``, found without it: that search tries each character in
+    turn in Python's regular expression engine, which costs more than libyaml's reading of a small
+    file; substring searches and a look back from each '#' find the same."""
+    if "\t" in text or "\ufeff" in text or text.startswith("%") or "\n%" in text:
+        return True
+    if text.count("#") > _MANY_COMMENTS:
+        return _NOT_FOR_LIBYAML.search(text) is not None
+    at = text.find("#")
+    while at >= 0:  # '|' or '>', then only '-', '+' and digits up to this '#': a block scalar header
+        before = at - 1
+        while before >= 0 and text[before] in "-+0123456789":
+            before -= 1
+        if before >= 0 and text[before] in "|>":
+            return True
+        at = text.find("#", at + 1)
+    return False
 
 
 def join_surrogates(text: str) -> tuple[str, str | None]:
@@ -356,7 +376,7 @@ def _prescanned(source: Source, limits: Limits) -> tuple[str, dict[int, int]]:
 def parse(source: Source, limits: Limits = DEFAULT, libyaml: bool = True) -> YNode:
     """The tree of a file already read (:func:`read_source`)."""
     parsed, long_lists = _prescanned(source, limits)
-    if libyaml and _CParser is not None and not _NOT_FOR_LIBYAML.search(source.text):
+    if libyaml and _CParser is not None and not not_for_libyaml(source.text):
         try:
             return _TreeBuilder(source, limits, parsed, long_lists, strict=True).build(_CParser)
         except Exception:  # any problem at all: the pure-Python parser reports it, as it always has
@@ -408,7 +428,7 @@ def read_top_value(source: Source, limits: Limits, key: str, span: tuple[int, in
     file, else libyaml walks through the rest.  None when it cannot be read that way (no libyaml,
     anything unexpected or wrong): then read the whole file, which says what is wrong.
     """
-    if _CParser is None or _NOT_FOR_LIBYAML.search(source.text):
+    if _CParser is None or not_for_libyaml(source.text):
         return None
     try:
         parsed, long_lists = _prescanned(source, limits)
