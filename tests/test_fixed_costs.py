@@ -38,3 +38,38 @@ def test_symbolic_local_derivative_first_asked_inside_inert_arithmetic_is_the_ev
     outside = [t.local_symbolic for line in run2.lines for t in line.terms]
     assert [sp.srepr(e) for e in inside] == [sp.srepr(e) for e in outside]
     assert 3 * sp.Symbol("x") ** 2 in inside  # x**(3 - 1) if built inert
+
+
+def _sympy_logistic(z):  # what the op wrote before the shortcut
+    from backprop_cli.autodiff.tensor import call
+
+    return 1 / (1 + call(sp.exp, -z))
+
+
+def test_sigmoid_of_a_rational_is_sympys_own_power_built_without_asking():
+    from backprop_cli.autodiff.ops import SIGMOID, SOFTPLUS
+
+    for z in [sp.Rational(k, d) for k in range(-30, 31) for d in (1, 2, 3, 7, 10)] + [sp.Rational(10**40 + 1, 3)]:
+        for built in (SIGMOID.forward(z), SOFTPLUS.locals_[0](z, None)):
+            expected = _sympy_logistic(z)
+            assert sp.srepr(built) == sp.srepr(expected) and built.args == expected.args, z
+            assert type(built) is type(expected)
+
+
+def test_sigmoid_of_other_arguments_keeps_sympys_evaluation():
+    from backprop_cli.autodiff.ops import SIGMOID
+
+    x = sp.Symbol("x")
+    for z in (x, sp.log(3), -sp.log(3), sp.sqrt(2), sp.pi / 2, 1 + sp.log(2), sp.Integer(-1), sp.Integer(1)):
+        assert sp.srepr(SIGMOID.forward(z)) == sp.srepr(_sympy_logistic(z)), z
+    assert SIGMOID.forward(sp.log(3)) == sp.Rational(3, 4)
+    with sp.evaluate(False):
+        inert = SIGMOID.forward(sp.Rational(1, 2))
+    assert sp.srepr(inert) == sp.srepr(_inert_logistic(sp.Rational(1, 2)))
+
+
+def _inert_logistic(z):
+    from backprop_cli.autodiff.tensor import call
+
+    with sp.evaluate(False):
+        return 1 / (1 + call(sp.exp, -z))
