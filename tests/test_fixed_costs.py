@@ -73,3 +73,40 @@ def _inert_logistic(z):
 
     with sp.evaluate(False):
         return 1 / (1 + call(sp.exp, -z))
+
+
+def test_switching_evaluation_empties_sympys_caches_as_sympy_evaluate_does():
+    from sympy.core.cache import CACHE, cacheit
+    from sympy.core.parameters import global_parameters
+
+    from backprop_cli.autodiff.inert import evaluation, set_evaluate
+
+    calls = []
+
+    @cacheit
+    def square(n):  # registered in SymPy's cache list, as every cached SymPy function is
+        calls.append(n)
+        return n * n
+
+    try:
+        square(3), square(3)
+        assert calls == [3]
+        set_evaluate(True)  # no change: the caches stay
+        square(3)
+        assert calls == [3]
+        with evaluation(False):
+            assert global_parameters.evaluate is False
+            square(3)  # emptied on the way in ...
+            assert calls == [3, 3]
+        assert global_parameters.evaluate is True
+        square(3)  # ... and on the way out
+        assert calls == [3, 3, 3]
+        try:
+            with evaluation(False):
+                raise KeyError
+        except KeyError:
+            pass
+        assert global_parameters.evaluate is True
+    finally:
+        CACHE.remove(square)
+        set_evaluate(False), set_evaluate(True)  # the list of caches is found again without it
