@@ -209,12 +209,15 @@ def _logistic(z) -> sp.Expr:
     hundred microseconds a time: the largest part of a small network's forward
     pass.  For that case the answers are known (exp of a rational is a finite real
     number, and 1 + exp(q) has no I), so the same power is built without asking;
-    every other argument, and inert arithmetic, takes SymPy's own route.
+    every other argument, and inert arithmetic, takes SymPy's own route.  The one fact
+    SymPy would have learnt on the way, that exp(-z) is finite, is asked of it directly
+    (a cheap question, where asking "infinite?" may first try whether it is algebraic):
+    the next product or sum with the value asks it again.
     """
     e = call(exp, -z)
     d = 1 + e
     if (global_parameters.evaluate and isinstance(e, exp) and e.args[0].is_Rational and d.is_Add
-            and len(d.args) == 2 and sp.S.One in d.args and e in d.args):
+            and len(d.args) == 2 and sp.S.One in d.args and e in d.args and e.is_finite):
         return sp.Pow(d, sp.S.NegativeOne, evaluate=False)
     return 1 / d
 
