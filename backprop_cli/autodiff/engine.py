@@ -67,9 +67,16 @@ class Term:
     consumer: Node
     slot: int  # which input of the consumer the node is (x*x has two)
     upstream: Value  # d target / d consumer
-    local_symbolic: sp.Expr | None  # elementwise ops: d consumer / d node over node names
     local: Value | None  # its value (None for tensor ops, whose rule is a VJP)
     value: Value  # this path's contribution
+
+    @property
+    def local_symbolic(self) -> sp.Expr | None:
+        """d consumer / d node over node names (elementwise ops; None for a tensor op's VJP).
+
+        Derived when a trace asks for it, not in every backward pass: ``solve`` and most
+        grading never print it.  The node keeps it, so it is derived once per edge."""
+        return self.consumer.local_symbolic(self.slot)
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ def backward(graph: Graph, values: Values, target: Node, seed: Value = sp.Intege
             except OpError as err:
                 raise _error(node, f"{err}{_context(node)}") from None
             terms.setdefault(inp, []).append(
-                Term(node, slot, grads[node], node.local_symbolic(slot), local, value))
+                Term(node, slot, grads[node], local, value))
             grads[inp] = value if inp not in grads else add(grads[inp], value)
         for inp in dict.fromkeys(node.inputs):
             if inp in waiting:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import sympy as sp
+from sympy.core.parameters import global_parameters
 
 from backprop_cli.autodiff import ops
 from backprop_cli.autodiff.op import Op
@@ -66,7 +67,12 @@ class Node:
     def local_symbolic(self, slot: int) -> sp.Expr | None:
         """d(self)/d(input ``slot``) over the inputs' names (``w`` for x*w); None for tensor ops."""
         if slot not in self._locals:
-            self._locals[slot] = self.op.local_symbolic(slot, [i.symbol for i in self.inputs], self.symbol)
+            inputs = [i.symbol for i in self.inputs]
+            if global_parameters.evaluate:
+                self._locals[slot] = self.op.local_symbolic(slot, inputs, self.symbol)
+            else:  # asked first inside inert arithmetic: derived as it always is, evaluated
+                with sp.evaluate(True):
+                    self._locals[slot] = self.op.local_symbolic(slot, inputs, self.symbol)
         return self._locals[slot]
 
     def __repr__(self) -> str:

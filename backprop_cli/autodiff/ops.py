@@ -22,6 +22,7 @@ from typing import Callable
 
 import sympy as sp
 from sympy import Heaviside, cos, exp, log, sign, sin, sqrt, tan, tanh
+from sympy.core.parameters import global_parameters
 
 from backprop_cli.autodiff.arrays import np
 from backprop_cli.autodiff.op import Op, OpError, Pulled, as_expr, bad_value
@@ -199,6 +200,28 @@ def _tan_domain(z):
     return None
 
 
+def _logistic(z) -> sp.Expr:
+    """1/(1 + exp(-z)): sigmoid, and softplus's derivative.
+
+    For a rational z SymPy builds 1/(1 + exp(-z)) as the power (1 + exp(-z))**-1
+    only after asking whether exp(-z) is infinite and whether the sum is a complex
+    number a + b*I, questions its assumption system answers at a cost of a few
+    hundred microseconds a time: the largest part of a small network's forward
+    pass.  For that case the answers are known (exp of a rational is a finite real
+    number, and 1 + exp(q) has no I), so the same power is built without asking;
+    every other argument, and inert arithmetic, takes SymPy's own route.  The one fact
+    SymPy would have learnt on the way, that exp(-z) is finite, is asked of it directly
+    (a cheap question, where asking "infinite?" may first try whether it is algebraic):
+    the next product or sum with the value asks it again.
+    """
+    e = call(exp, -z)
+    d = 1 + e
+    if (global_parameters.evaluate and isinstance(e, exp) and e.args[0].is_Rational and d.is_Add
+            and len(d.args) == 2 and sp.S.One in d.args and e in d.args and e.is_finite):
+        return sp.Pow(d, sp.S.NegativeOne, evaluate=False)
+    return 1 / d
+
+
 def _binary(name, form, forward, d_left, d_right, domain=_no_domain) -> ElementwiseOp:
     return ElementwiseOp(name, form, forward, (d_left, d_right), domain)
 
@@ -231,8 +254,8 @@ SIN = _unary("sin", lambda z: call(sin, z), lambda z, out: call(cos, z))
 COS = _unary("cos", lambda z: call(cos, z), lambda z, out: -call(sin, z))
 TAN = _unary("tan", lambda z: call(tan, z), lambda z, out: 1 + out**2, _tan_domain)
 TANH = _unary("tanh", lambda z: call(tanh, z), lambda z, out: 1 - out**2)
-SIGMOID = _unary("sigmoid", lambda z: 1 / (1 + call(exp, -z)), lambda z, out: out * (1 - out))
+SIGMOID = _unary("sigmoid", _logistic, lambda z, out: out * (1 - out))
 RELU = _unary("relu", lambda z: _max(z, sp.Integer(0)), lambda z, out: _step(z, 0))  # relu'(0) = 0
 ABS = _unary("abs", _abs, lambda z, out: _sign(z))  # abs'(0) = sign(0) = 0
-SOFTPLUS = _unary("softplus", lambda z: call(log, 1 + call(exp, z)), lambda z, out: 1 / (1 + call(exp, -z)))
+SOFTPLUS = _unary("softplus", lambda z: call(log, 1 + call(exp, z)), lambda z, out: _logistic(z))
 

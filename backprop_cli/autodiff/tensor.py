@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.core.parameters import global_parameters
 
 from backprop_cli.autodiff.arrays import is_array, np
+from backprop_cli.autodiff.inert import evaluation, set_evaluate
 from backprop_cli.autodiff.numbers import approx, is_numeric, is_short, nesting
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def exact_arithmetic(*values: Value):
     evaluation, so 1/2 + 1/4 is still 3/4.
     """
     if _long_exact(values):
-        with sp.evaluate(False):
+        with evaluation(False):
             yield
     else:
         yield
@@ -217,12 +218,12 @@ def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
             entry = [a[source_index(index, a.shape)] if is_tensor(a) else a for a in args]
             long = outer or _long_exact(entry)
             if long != inert:  # switched only when it changes: each switch empties SymPy's cache
-                global_parameters.evaluate = not long
+                set_evaluate(not long)
                 inert = long
             out[index] = fold(fn(*entry))
     finally:
         if inert != outer:
-            global_parameters.evaluate = not outer
+            set_evaluate(not outer)
     return out
 
 
