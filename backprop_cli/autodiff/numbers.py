@@ -15,7 +15,6 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from backprop_cli.autodiff.arrays import is_array
-from backprop_cli.autodiff.inert import evaluation
 
 SHORT = 60  # an exact form longer than this is shown in decimal
 DIGITS = 15  # significant digits of the decimal form
@@ -64,7 +63,7 @@ def exact_text(value: sp.Expr) -> str:
     if value.is_Atom:  # a number or a name: no product to build, nothing to ask (and turning
         return _PRINTER.doprint(value)  # evaluation off and on again empties SymPy's cache)
     try:
-        with evaluation(False):
+        with sp.evaluate(False):
             return _PRINTER.doprint(value)
     except TypeError:  # a comparison the printer makes that stays unevaluated (-oo < 0)
         return _PRINTER.doprint(value)

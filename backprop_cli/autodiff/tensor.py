@@ -15,7 +15,6 @@ import sympy as sp
 from sympy.core.parameters import global_parameters
 
 from backprop_cli.autodiff.arrays import is_array, np
-from backprop_cli.autodiff.inert import evaluation, set_evaluate
 from backprop_cli.autodiff.numbers import approx, is_numeric, is_short, nesting
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ def exact_arithmetic(*values: Value):
     evaluation, so 1/2 + 1/4 is still 3/4.
     """
     if _long_exact(values):
-        with evaluation(False):
+        with sp.evaluate(False):
             yield
     else:
         yield
@@ -218,12 +217,12 @@ def elementwise(fn: Callable[..., sp.Expr], *args: Value) -> Value:
             entry = [a[source_index(index, a.shape)] if is_tensor(a) else a for a in args]
             long = outer or _long_exact(entry)
             if long != inert:  # switched only when it changes: each switch empties SymPy's cache
-                set_evaluate(not long)
+                global_parameters.evaluate = not long
                 inert = long
             out[index] = fold(fn(*entry))
     finally:
         if inert != outer:
-            set_evaluate(not outer)
+            global_parameters.evaluate = not outer
     return out
 
 
