@@ -252,19 +252,8 @@ def student_view(result: FileResult) -> FileResult:
 
 def with_times(result: FileResult, seconds: dict[str, float], total: float) -> FileResult:
     """The result with the time spent on each item and on the whole file."""
-    return _replaced(result, seconds=total,
-                     items=[_replaced(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
-
-
-def _replaced(record, **changes):
-    """``dataclasses.replace`` of a result record (a frozen dataclass whose fields are all set by
-    its ``__init__``, with no ``__post_init__``), without calling ``__init__`` again: that builds
-    the arguments field by field, which cost more than the rest of a file's summary."""
-    assert changes.keys() <= record.__dict__.keys()
-    copy = object.__new__(type(record))
-    copy.__dict__.update(record.__dict__)
-    copy.__dict__.update(changes)
-    return copy
+    return replace(result, seconds=total,
+                   items=[replace(i, seconds=seconds.get(i.key, 0.0)) for i in result.items])
 
 
 def _once(solution, tag: str, verdict: Verdict, make):
