@@ -135,6 +135,8 @@ def _emit(content: str | bytes, output: str | None) -> None:
     if isinstance(content, bytes):
         if sys.stdout.isatty():
             raise click.UsageError("PNG is binary: give --output FILE or redirect standard output")
-        click.get_binary_stream("stdout").write(content)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
         return
     click.echo(content, nl=False)
