@@ -150,7 +150,7 @@ class _Progress:
         spent_by = self._spent
         if self._current is not None:
             spent_by[self._current] = spent_by.get(self._current, 0.0) + now - self._since
-        per_answer = phase >= Phase.ANSWER  # Phase.per_answer, without a property call per item
+        per_answer = phase.per_answer
         key = (index, label) if per_answer else (index, phase)  # one budget per answer
         spent = spent_by.get(key, 0.0)
         self._current, self._since = key, now
