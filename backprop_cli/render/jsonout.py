@@ -14,11 +14,16 @@ VERSION = 1
 
 
 def check_document(results: list[FileResult], notes: list[str] | None = None) -> dict:
+    return _document(results, [_exercise(r) for r in results], notes)
+
+
+def _document(results: list[FileResult], exercises: list, notes: list[str] | None) -> dict:
+    """The document around ``exercises`` (each exercise's record, or what stands in for it)."""
     document = {
         "version": VERSION,
         "score": sum(r.score for r in results),
         "max_score": sum(r.max_score for r in results),
-        "exercises": [_exercise(r) for r in results],
+        "exercises": exercises,
     }
     if notes:
         document["notes"] = list(notes)  # files given to check --key that were not used
@@ -65,10 +70,8 @@ def check_pieces(results: list[FileResult], notes: list[str] | None = None) -> I
     document holds a NUL: YAML refuses it, and no file name can), and each exercise by
     :func:`_text`, at the depth it stands at.
     """
-    document = check_document([], notes)  # each exercise's part is made as it is written, not all at once
-    document.update(score=sum(r.score for r in results), max_score=sum(r.max_score for r in results),
-                    exercises=[f"\x00{n}\x00" for n in range(len(results))])
-    text, at = dumps(document), 0
+    # each exercise's part is made as it is written, not all at once
+    text, at = dumps(_document(results, [f"\x00{n}\x00" for n in range(len(results))], notes)), 0
     for n, result in enumerate(results):
         marker = json.dumps(f"\x00{n}\x00")
         found = text.index(marker, at)
